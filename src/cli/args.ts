@@ -1,0 +1,53 @@
+/** Command-line parsing for `ferry <command> [--config <file>] [args] [-H 'name: value']...`. */
+
+/** A parsed command line. */
+export interface CliArgs {
+  command: string;
+  config: string;
+  positional: string[];
+  headers: [string, string][];
+}
+
+/** Raised for a command line that cannot be understood; the CLI prints it with the usage. */
+export class UsageError extends Error {}
+
+/** Parses `argv` (without the program name). */
+export function parseArgs(argv: readonly string[]): CliArgs {
+  const [command = "help", ...rest] = argv;
+  let config = Deno.env.get("FERRY_CONFIG") ?? "./routes.config.ts";
+  const positional: string[] = [];
+  const headers: [string, string][] = [];
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i];
+    if (arg === "--config" || arg === "-c") {
+      if (i + 1 >= rest.length) throw new UsageError(`${arg} needs a file path`);
+      config = rest[++i];
+    } else if (arg.startsWith("--config=")) {
+      config = arg.slice("--config=".length);
+    } else if (arg === "-H" || arg === "--header") {
+      const value = rest[++i];
+      const colon = value?.indexOf(":") ?? -1;
+      if (colon <= 0) {
+        throw new UsageError(`${arg} needs 'name: value', got ${JSON.stringify(value)}`);
+      }
+      headers.push([value.slice(0, colon).trim(), value.slice(colon + 1).trim()]);
+    } else if (arg.startsWith("-") && arg !== "-") {
+      throw new UsageError(`unknown option ${arg}`);
+    } else {
+      positional.push(arg);
+    }
+  }
+  return { command, config, positional, headers };
+}
+
+/** The help text. */
+export const USAGE = `ferry: a typed API gateway
+
+usage:
+  ferry start   [--config routes.config.ts]     serve the config
+  ferry check   [--config routes.config.ts]     validate; print every error and warning
+  ferry routes  [--config routes.config.ts]     print the compiled route table
+  ferry explain [--config routes.config.ts] <METHOD> <URL> [-H 'name: value']...
+                                                which route takes this request, and why
+
+--config defaults to $FERRY_CONFIG, then ./routes.config.ts (.ts, .js, .yaml, .yml or .json).`;

@@ -1,0 +1,187 @@
+/**
+ * Loading a config file: TypeScript/JavaScript modules through `import()`, YAML and JSON through
+ * their parsers, then the same validation for all. Every failure (missing file, syntax error, a
+ * module that throws, no default export) becomes an issue at path `"(file)"`; nothing throws.
+ */
+import { extname, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { parse as parseYaml, YAMLParseError } from "yaml";
+import { configHash } from "./hash.ts";
+import type { ConfigIssue, NormalizedConfig } from "./normalized.ts";
+import { validateConfig } from "./validate.ts";
+
+/** The outcome of loading one file. `source` is the path as given, for messages. */
+export type LoadResult =
+  | {
+    ok: true;
+    config: NormalizedConfig;
+    warnings: ConfigIssue[];
+    source: string;
+    /** SHA-256 hex of the normalized config's canonical JSON. */
+    hash: string;
+  }
+  | { ok: false; errors: ConfigIssue[]; warnings: ConfigIssue[]; source: string };
+
+/** Path of issues about the file itself rather than a place inside the config. */
+export const FILE_PATH = "(file)";
+
+const MODULE_EXTENSIONS = new Set([".ts", ".mts", ".js", ".mjs"]);
+const YAML_EXTENSIONS = new Set([".yaml", ".yml"]);
+
+/** Reads, parses and validates the config at `path` (relative to the working directory). */
+export async function loadConfigFile(path: string): Promise<LoadResult> {
+  const source = path;
+  const fail = (message: string): LoadResult => ({
+    ok: false,
+    errors: [{ path: FILE_PATH, message, severity: "error" }],
+    warnings: [],
+    source,
+  });
+  const absolute = resolve(path);
+  const extension = extname(absolute).toLowerCase();
+  const kind = MODULE_EXTENSIONS.has(extension)
+    ? "module"
+    : YAML_EXTENSIONS.has(extension)
+    ? "yaml"
+    : extension === ".json"
+    ? "json"
+    : undefined;
+  if (kind === undefined) {
+    return fail(
+      `cannot load "${path}": expected a .ts, .mts, .js, .mjs, .yaml, .yml or .json file`,
+    );
+  }
+  let data: unknown;
+  try {
+    const stat = await Deno.stat(absolute);
+    if (!stat.isFile) return fail(`cannot load "${path}": it is not a file`);
+    if (kind === "module") {
+      const imported = await importDefaultExport(absolute);
+      if (!imported.ok) return fail(imported.message);
+      data = imported.value;
+    } else data = parseText(kind, await Deno.readTextFile(absolute));
+  } catch (e) {
+    return fail(describeLoadError(path, e));
+  }
+  const result = validateConfig(data);
+  if (!result.ok) return { ...result, source };
+  try {
+    return { ...result, source, hash: await configHash(result.config) };
+  } catch (e) {
+    return fail(`cannot fingerprint the config: ${errorText(e)}`);
+  }
+}
+
+/** The default export of a config module, or why there is none. */
+export type ImportOutcome = { ok: true; value: unknown } | { ok: false; message: string };
+
+/**
+ * Imports a config module and takes its default export. Kept apart, and returning plain data
+ * rather than throwing, so hot reload can run it inside a Worker and post the outcome back
+ * (re-importing in the main isolate leaks and misses edits to nested imports).
+ */
+export async function importDefaultExport(absolutePath: string): Promise<ImportOutcome> {
+  let module: Record<string, unknown>;
+  try {
+    module = await import(pathToFileURL(absolutePath).href);
+  } catch (e) {
+    return { ok: false, message: describeImportError(e) };
+  }
+  if (!("default" in module)) {
+    return {
+      ok: false,
+      message: "the config module has no default export: add " +
+        "`export default defineConfig({ ... })`",
+    };
+  }
+  return { ok: true, value: module.default };
+}
+
+/** A parse failure, in one line that says what and where. */
+class LoadError extends Error {}
+
+function parseText(kind: "yaml" | "json", text: string): unknown {
+  if (kind === "json") {
+    try {
+      return JSON.parse(text);
+    } catch (e) {
+      throw new LoadError(`JSON syntax error: ${errorText(e)}`);
+    }
+  }
+  try {
+    return parseYaml(text);
+  } catch (e) {
+    if (e instanceof YAMLParseError) {
+      const where = e.linePos?.[0];
+      // The library's message ends with a code frame; the first line is the reason.
+      const reason = e.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
+      throw new LoadError(
+        where
+          ? `YAML syntax error at line ${where.line}, column ${where.col}: ${reason}`
+          : `YAML syntax error: ${reason}`,
+      );
+    }
+    throw new LoadError(`YAML error: ${errorText(e)}`);
+  }
+}
+
+function describeLoadError(path: string, e: unknown): string {
+  if (e instanceof LoadError) return e.message;
+  if (e instanceof Deno.errors.NotFound) return `cannot load "${path}": file not found`;
+  if (e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotCapable) {
+    return `cannot load "${path}": permission denied (${errorText(e)})`;
+  }
+  return `cannot load "${path}": ${errorText(e)}`;
+}
+
+/**
+ * One line for an import failure. Deno's messages carry colour codes, a code frame and file
+ * URLs; keep the reason and the location, written as a path.
+ */
+function describeImportError(e: unknown): string {
+  const lines = stripColours(e instanceof Error ? e.message : String(e))
+    .split("\n").map((l) => l.trim()).filter((l) => l !== "");
+  const reason = withPaths(lines[0] ?? "unknown error");
+  if ((e as { code?: unknown })?.code === "ERR_MODULE_NOT_FOUND") {
+    // Deno reports both a syntax error and a missing import as "module not found" errors.
+    const at = lines.slice(1).map((l) => /^at (file:\/\/\S+)$/.exec(l)?.[1]).find((l) => l);
+    const where = at ? ` (at ${filePath(at)})` : "";
+    return reason.startsWith("SyntaxError: ")
+      ? `syntax error in the config module: ${reason.slice("SyntaxError: ".length)}${where}`
+      : `the config module imports something that cannot be found: ${reason}${where}`;
+  }
+  const named = e instanceof Error && e.name !== "Error" && !reason.startsWith(e.name)
+    ? `${e.name}: ${reason}`
+    : reason;
+  // Where it was thrown: the first frame in a file, unless the message already says so.
+  const frame = e instanceof Error
+    ? /(file:\/\/[^\s)]+:\d+:\d+)/.exec(e.stack ?? "")?.[1]
+    : undefined;
+  const where = frame && !named.includes(filePath(frame)) ? ` (at ${filePath(frame)})` : "";
+  return `the config module failed while loading: ${named}${where}`;
+}
+
+/** `file:///a/b.ts:3:5` → `/a/b.ts:3:5`. */
+function filePath(location: string): string {
+  const match = /^(file:\/\/.+?)(:\d+:\d+)?$/.exec(location);
+  if (!match) return location;
+  try {
+    return fileURLToPath(match[1]) + (match[2] ?? "");
+  } catch {
+    return location;
+  }
+}
+
+/** Rewrites file URLs in a message as paths. */
+function withPaths(message: string): string {
+  return message.replace(/file:\/\/[^\s"')]+/g, (url) => filePath(url));
+}
+
+function errorText(e: unknown): string {
+  return stripColours(e instanceof Error ? e.message : String(e));
+}
+
+function stripColours(text: string): string {
+  // deno-lint-ignore no-control-regex
+  return text.replace(/\x1b\[[0-9;]*m/g, "");
+}

@@ -1,0 +1,66 @@
+/**
+ * The config after validation: every default filled in, durations in milliseconds, targets as
+ * objects, routes named. This is what the rest of Ferry compiles; the user-facing shapes live in
+ * `types.ts`.
+ */
+import type { BalancerConfig, HeaderMatch, PolicyDescriptor, RedirectConfig } from "./types.ts";
+
+export interface NormalizedTarget {
+  /** Origin only: `http://127.0.0.1:3000`. */
+  url: string;
+  weight: number;
+}
+
+export interface NormalizedUpstream {
+  name: string;
+  targets: NormalizedTarget[];
+  balancer: BalancerConfig;
+  host: string; // "preserve" | "target" | literal value
+  timeouts: { connectMs: number; totalMs: number; idleMs: number };
+  pool: { maxIdlePerTarget: number; idleTimeoutMs: number };
+}
+
+export interface NormalizedMatch {
+  hosts: string[]; // empty = any
+  path: string;
+  methods: string[]; // upper-case; empty = any
+  headers: Record<string, HeaderMatch>; // names lower-case
+  query: Record<string, HeaderMatch>;
+}
+
+export interface NormalizedRoute {
+  /** Position in `routes`, used for config paths such as `routes[3]`. */
+  index: number;
+  name: string;
+  match: NormalizedMatch;
+  upstream?: string;
+  redirect?: Required<RedirectConfig>;
+  /** Policies resolved to descriptors, in order; `ref` is the policy name when it was named. */
+  use: { ref?: string; descriptor: PolicyDescriptor }[];
+}
+
+export interface NormalizedConfig {
+  listen: { hostname: string; port: number };
+  admin: { enabled: boolean; hostname: string; port: number };
+  upstreams: Record<string, NormalizedUpstream>;
+  policies: Record<string, PolicyDescriptor>;
+  routes: NormalizedRoute[];
+  trust: { proxies: string[] };
+  accessLog: { to: "off" | "stdout" | { file: string } };
+  limits: { maxBodyBytes: number; drainTimeoutMs: number };
+  demo?: { hostname: string; port: number };
+}
+
+/** One problem found while validating, with the exact config path it concerns. */
+export interface ConfigIssue {
+  /** Like `routes[3].match.path`. */
+  path: string;
+  /** What was wrong, what was found and what was expected. */
+  message: string;
+  severity: "error" | "warning";
+}
+
+/** Validation outcome: a usable config, or every error at once. Warnings come with either. */
+export type ValidationResult =
+  | { ok: true; config: NormalizedConfig; warnings: ConfigIssue[] }
+  | { ok: false; errors: ConfigIssue[]; warnings: ConfigIssue[] };

@@ -1,0 +1,400 @@
+/**
+ * Zod schemas for the config model of `types.ts`: shapes plus the checks of single values
+ * (URLs, ports, durations, patterns, regexes) that types cannot express. Checks that compare
+ * several parts of the config (references, duplicate names, policy options) live in
+ * `validate.ts`, which also turns zod's issues into Ferry's messages.
+ *
+ * Why zod: the shapes are written once and TypeScript infers their types (checked against
+ * `types.ts` below), every issue carries its exact path, one parse reports every issue at once
+ * instead of stopping at the first, and it is a small, well-kept library that policies already
+ * use for their options.
+ *
+ * Unknown keys are errors everywhere (`z.strictObject`): a typo in YAML or untyped JS must not
+ * be silently ignored.
+ */
+import { z } from "zod";
+import { parseCidr } from "../proxy/cidr.ts";
+import { compilePathPattern, PatternError } from "../routing/path_pattern.ts";
+import { parseDuration } from "./duration.ts";
+import { describeValue } from "./format_issues.ts";
+import type { FerryConfig } from "./types.ts";
+
+/** A schema-level error message: "expected <what>, got <found>", or "missing" when absent. */
+function expected(what: string) {
+  return (issue: { input?: unknown }): string =>
+    issue.input === undefined
+      ? `missing: expected ${what}`
+      : `expected ${what}, got ${describeValue(issue.input)}`;
+}
+
+/** Adds a value check whose message says what to change; `undefined` means the value is fine. */
+function checked<T extends z.ZodType>(
+  schema: T,
+  problem: (value: z.output<T>) => string | undefined,
+) {
+  return schema.superRefine((value, ctx) => {
+    const message = problem(value);
+    if (message !== undefined) ctx.addIssue({ code: "custom", message, input: value });
+  });
+}
+
+/** RFC 9110 token characters: header names and method names. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+const DURATION = 'a duration like "250ms" or "5s"';
+const duration = checked(
+  z.string({ error: expected(DURATION) }),
+  (text) =>
+    parseDuration(text) === undefined
+      ? `expected ${DURATION}, got ${describeValue(text)}`
+      : undefined,
+);
+
+const PORT = "a port number from 0 to 65535";
+const port = checked(
+  z.number({ error: expected(PORT) }),
+  (n) => Number.isInteger(n) && n >= 0 && n <= 65535 ? undefined : `expected ${PORT}, got ${n}`,
+);
+
+const nonNegativeInteger = checked(
+  z.number({ error: expected("a whole number") }),
+  (n) => Number.isSafeInteger(n) && n >= 0 ? undefined : `expected a whole number ≥ 0, got ${n}`,
+);
+
+function nonEmptyString(what: string) {
+  return checked(
+    z.string({ error: expected(what) }),
+    (s) => s.trim() === "" ? `expected ${what}, got ${describeValue(s)}` : undefined,
+  );
+}
+
+const HOSTNAME = 'a hostname or IP address like "127.0.0.1"';
+const hostname = checked(z.string({ error: expected(HOSTNAME) }), (s) => {
+  if (s === "" || /\s/.test(s)) return `expected ${HOSTNAME}, got ${describeValue(s)}`;
+  if (s.includes("/")) {
+    return `expected ${HOSTNAME} (no scheme or path), got ${describeValue(s)}`;
+  }
+  return undefined;
+});
+
+const listen = z.strictObject({ hostname: hostname.optional(), port: port.optional() });
+
+const admin = z.strictObject({
+  enabled: z.boolean({ error: expected("true or false") }).optional(),
+  hostname: hostname.optional(),
+  port: port.optional(),
+});
+
+/** What is wrong with a target URL and what to change, or `undefined` when it is an origin. */
+export function targetUrlProblem(text: string): string | undefined {
+  const shown = describeValue(text);
+  if (!/^https?:\/\//i.test(text)) {
+    return /^[a-z][a-z0-9+.-]*:\/\//i.test(text)
+      ? `expected an http:// or https:// URL, got ${shown}`
+      : `expected an absolute URL like "http://127.0.0.1:3000", got ${shown}: add the scheme, ` +
+        `as in "http://${text}"`;
+  }
+  const port = /^[^:]+:\/\/[^/?#]*:(\d+)(?:[/?#]|$)/.exec(text)?.[1];
+  if (port !== undefined && Number(port) > 65535) {
+    return `${shown} has the port ${port}: expected a port number from 0 to 65535`;
+  }
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return `expected a URL like "http://host:port", got ${shown}, which is not a valid URL`;
+  }
+  if (url.username || url.password) {
+    return `${shown} holds credentials: remove "user:password@", a target is only scheme, ` +
+      `host and port`;
+  }
+  if (text.includes("?") || text.includes("#")) {
+    return `${shown} holds a query or fragment: remove it, a target is only scheme, host and port`;
+  }
+  if (url.pathname !== "/") {
+    return `${shown} has the path "${url.pathname}": a target is only scheme, host and port ` +
+      `("${url.origin}"); to forward under a path, use rewrite({ addPrefix: "${url.pathname}" })`;
+  }
+  return undefined;
+}
+
+const targetUrl = checked(
+  z.string({ error: expected('a URL like "http://127.0.0.1:3000"') }),
+  targetUrlProblem,
+);
+
+const weight = checked(
+  z.number({ error: expected("a positive number") }),
+  (n) => Number.isFinite(n) && n > 0 ? undefined : `expected a positive number, got ${n}`,
+);
+
+const target = z.union([targetUrl, z.strictObject({ url: targetUrl, weight: weight.optional() })], {
+  error: expected("a URL string or { url, weight }"),
+});
+
+const targets = checked(
+  z.array(target, {
+    error: (issue) =>
+      typeof issue.input === "string"
+        ? `expected a list of targets, got the single target ${describeValue(issue.input)}: ` +
+          `write it as [${describeValue(issue.input)}]`
+        : expected('a list of targets like ["http://127.0.0.1:3000"]')(issue),
+  }),
+  (list) =>
+    list.length === 0 ? 'expected at least one target, like ["http://127.0.0.1:3000"]' : undefined,
+).superRefine((list, ctx) => {
+  // The same origin twice would split its health and pool state; a weight says "more traffic".
+  const seen = new Map<string, number>();
+  list.forEach((t, i) => {
+    const url = typeof t === "string" ? t : t.url;
+    if (targetUrlProblem(url) !== undefined) return; // reported on the target itself
+    const origin = new URL(url).origin;
+    const first = seen.get(origin);
+    if (first === undefined) seen.set(origin, i);
+    else {
+      ctx.addIssue({
+        code: "custom",
+        path: [i],
+        input: t,
+        message: `"${origin}" is already targets[${first}]: list it once and raise its weight ` +
+          `to send it more traffic`,
+      });
+    }
+  });
+});
+
+const headerName = checked(
+  z.string({ error: expected("a header name") }),
+  (s) =>
+    TOKEN.test(s) ? undefined : `expected a header name like "x-user-id", got ${describeValue(s)}`,
+);
+
+const hashKey = z.strictObject({
+  header: headerName.optional(),
+  cookie: nonEmptyString("a cookie name").optional(),
+  clientIp: z.literal(true, { error: expected("true") }).optional(),
+}, { error: expected('one of { header: "name" }, { cookie: "name" } or { clientIp: true }') })
+  .superRefine((key, ctx) => {
+    const given = (["header", "cookie", "clientIp"] as const).filter((k) => key[k] !== undefined);
+    if (given.length !== 1) {
+      ctx.addIssue({
+        code: "custom",
+        input: key,
+        message: `expected exactly one of "header", "cookie" or "clientIp", got ${
+          given.length === 0 ? "none" : given.map((k) => `"${k}"`).join(" and ")
+        }`,
+      });
+    }
+  });
+
+const balancer = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("round_robin") }),
+  z.strictObject({ type: z.literal("least_request") }),
+  z.strictObject({ type: z.literal("consistent_hash"), key: hashKey }),
+], { error: expected('{ type: "round_robin" | "least_request" | "consistent_hash" }') });
+
+const upstream = z.strictObject({
+  targets,
+  balancer: balancer.optional(),
+  host: nonEmptyString('"preserve", "target" or a Host value').optional(),
+  timeouts: z.strictObject({
+    connect: duration.optional(),
+    total: duration.optional(),
+    idle: duration.optional(),
+  }).optional(),
+  pool: z.strictObject({
+    maxIdlePerTarget: nonNegativeInteger.optional(),
+    idleTimeout: duration.optional(),
+  }).optional(),
+});
+
+/** The problem with a host match pattern, or `undefined` for `api.example.com` / `*.example.com`. */
+function hostPatternProblem(host: string): string | undefined {
+  const shown = describeValue(host);
+  const hint = '"api.example.com" or "*.example.com"';
+  if (host === "" || /[\s/]/.test(host)) return `expected a host like ${hint}, got ${shown}`;
+  const star = host.indexOf("*");
+  if (star < 0) return undefined;
+  if (star !== 0 || !host.startsWith("*.") || host.length === 2 || host.indexOf("*", 1) >= 0) {
+    return `"*" is only allowed as a whole first label (like "*.example.com"), got ${shown}`;
+  }
+  return undefined;
+}
+
+function regexProblem(source: string): string | undefined {
+  try {
+    new RegExp(source);
+    return undefined;
+  } catch (e) {
+    return `${describeValue(source)} is not a valid regular expression: ${(e as Error).message}`;
+  }
+}
+
+const regex = checked(z.string({ error: expected("a regular expression") }), regexProblem);
+
+const HOST = 'a host like "api.example.com" or "*.example.com"';
+const hostPattern = checked(z.string({ error: expected(HOST) }), hostPatternProblem);
+
+const pathPattern = checked(
+  z.string({ error: expected('a path pattern like "/api/*"') }),
+  (source) => {
+    try {
+      compilePathPattern(source);
+      return undefined;
+    } catch (e) {
+      if (e instanceof PatternError) return e.message;
+      throw e;
+    }
+  },
+);
+
+const method = checked(
+  z.string({ error: expected('a method like "GET"') }),
+  (s) => TOKEN.test(s) ? undefined : `expected a method like "GET", got ${describeValue(s)}`,
+);
+
+const valueMatch = z.union([
+  z.string(),
+  z.strictObject({ equals: z.string({ error: expected("a string") }) }),
+  z.strictObject({ regex }),
+  z.strictObject({ present: z.boolean({ error: expected("true or false") }) }),
+], {
+  error: expected('a string, { equals: "…" }, { regex: "…" } or { present: true | false }'),
+});
+
+function oneOrMany<T extends z.ZodType>(item: T, what: string) {
+  return z.union([item, z.array(item)], { error: expected(`${what} or a list of them`) });
+}
+
+const headerConditions = z.record(headerName, valueMatch, {
+  error: expected("an object of header conditions by name"),
+}).superRefine((headers, ctx) => {
+  // Header names are case-insensitive: two spellings of one name would silently overwrite.
+  const seen = new Map<string, string>();
+  for (const name of Object.keys(headers)) {
+    const lower = name.toLowerCase();
+    const first = seen.get(lower);
+    if (first === undefined) seen.set(lower, name);
+    else {
+      ctx.addIssue({
+        code: "custom",
+        path: [name],
+        input: name,
+        message: `header "${name}" is the same header as "${first}" (names are ` +
+          `case-insensitive): merge the two conditions`,
+      });
+    }
+  }
+});
+
+const match = z.strictObject({
+  host: oneOrMany(hostPattern, HOST).optional(),
+  path: pathPattern.optional(),
+  method: oneOrMany(method, 'a method like "GET"').optional(),
+  headers: headerConditions.optional(),
+  query: z.record(nonEmptyString("a query parameter name"), valueMatch, {
+    error: expected("an object of query conditions by name"),
+  }).optional(),
+});
+
+const REDIRECT_TO = 'an absolute URL like "https://example.com{path}" or a path starting with "/"';
+/** Why a redirect target is unusable, or `undefined` when it is fine. */
+function redirectProblem(to: string): string | undefined {
+  const shown = describeValue(to);
+  if (to.startsWith("//")) {
+    return `${shown} starts with "//", which browsers read as another host: write ` +
+      `"https:${to}" for another host or a single "/" for a path here`;
+  }
+  if (to.startsWith("/")) return undefined;
+  // Placeholders are filled per request; fill them with something neutral to check the rest.
+  const sample = to.replaceAll("{path}", "/").replaceAll("{query}", "")
+    .replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, "x");
+  try {
+    const url = new URL(sample);
+    if (url.protocol === "http:" || url.protocol === "https:") return undefined;
+  } catch {
+    // Not a URL at all: fall through to the message below.
+  }
+  return `expected ${REDIRECT_TO}, got ${shown}`;
+}
+
+const redirect = z.strictObject({
+  to: checked(z.string({ error: expected(REDIRECT_TO) }), redirectProblem),
+  status: z.literal([301, 302, 303, 307, 308], {
+    error: expected("a redirect status: 301, 302, 303, 307 or 308"),
+  }).optional(),
+});
+
+/** A policy descriptor; its kind and options are checked against the registry in `validate.ts`. */
+export const policyDescriptorSchema = z.strictObject({
+  kind: z.string({ error: expected('a policy kind like "headers"') }),
+  // Checked against the kind's own schema in `validate.ts`, which also reports it missing.
+  options: z.unknown().optional(),
+}, { error: expected("a policy descriptor { kind, options }") });
+
+const name = (what: string) =>
+  checked(nonEmptyString(what), (s) => s === "__proto__" ? `"__proto__" is reserved` : undefined);
+
+const route = z.strictObject({
+  name: name("a route name").optional(),
+  match: match.optional(),
+  upstream: z.string({ error: expected("the name of an upstream") }).optional(),
+  redirect: redirect.optional(),
+  use: z.array(
+    z.union([z.string(), policyDescriptorSchema], {
+      error: expected("a policy name or a policy descriptor { kind, options }"),
+    }),
+    { error: expected("a list of policies") },
+  ).optional(),
+}, { error: expected("a route object") });
+
+const trustProxy = checked(
+  z.string({ error: expected('a CIDR like "10.0.0.0/8" or an IP address') }),
+  (s) =>
+    parseCidr(s) === undefined
+      ? `expected a CIDR like "10.0.0.0/8" or "2001:db8::/32", or an IP address, got ${
+        describeValue(s)
+      }`
+      : undefined,
+);
+
+const accessLog = z.strictObject({
+  to: z.union([
+    z.literal("off"),
+    z.literal("stdout"),
+    z.strictObject({ file: nonEmptyString("a file path") }),
+  ], { error: expected('"off", "stdout" or { file: "path" }') }).optional(),
+});
+
+/** The whole config. */
+export const ferryConfigSchema = z.strictObject({
+  listen: listen.optional(),
+  admin: admin.optional(),
+  upstreams: z.record(name("an upstream name"), upstream, {
+    error: expected("an object of upstreams by name"),
+  }),
+  policies: z.record(name("a policy name"), policyDescriptorSchema, {
+    error: expected("an object of policies by name"),
+  }).optional(),
+  routes: z.array(route, { error: expected("a list of routes") }),
+  trust: z.strictObject({
+    proxies: z.array(trustProxy, { error: expected("a list of CIDRs") }).optional(),
+  }).optional(),
+  accessLog: accessLog.optional(),
+  limits: z.strictObject({
+    maxBodyBytes: nonNegativeInteger.optional(),
+    drainTimeout: duration.optional(),
+  }).optional(),
+  demo: z.strictObject({ listen: listen.optional() }).optional(),
+}, { error: expected("a config object") });
+
+/** The config as zod parsed it: user shapes, not yet defaulted. */
+export type ParsedConfig = z.output<typeof ferryConfigSchema>;
+
+// Every config the public types accept must fit the schema's shapes: this stops compiling when a
+// field's type in `types.ts` changes and the schema does not follow. (A field added to types.ts
+// but missing here is not caught by this, only by the "unknown key" error at run time.)
+type Assert<T extends true> = T;
+type SchemaAcceptsTypedConfigs = Assert<
+  FerryConfig extends z.input<typeof ferryConfigSchema> ? true : false
+>;

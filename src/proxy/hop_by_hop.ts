@@ -1,0 +1,39 @@
+/**
+ * RFC 9110 §7.6.1: connection-specific headers are not forwarded, and neither is any header the
+ * `Connection` header names. Both directions use this. Framing (`content-length`,
+ * `transfer-encoding`) is rewritten by the client for requests, so those are skipped too.
+ */
+
+/** Headers that are always connection-specific. */
+export const HOP_BY_HOP: ReadonlySet<string> = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+]);
+
+/** Lower-cased tokens of a `Connection` header value: `"close, X-Foo"` → `["close","x-foo"]`. */
+export function connectionTokens(value: string | null | undefined): string[] {
+  if (!value) return [];
+  return value.split(",").map((t) => t.trim().toLowerCase()).filter((t) => t.length > 0);
+}
+
+/**
+ * A predicate for "drop this header" given the message's `Connection` value. The common case
+ * (no Connection header, or only keep-alive/close) allocates nothing.
+ */
+export function hopByHopFilter(connection: string | null | undefined): (name: string) => boolean {
+  const named = connectionTokens(connection).filter((t) => t !== "close" && t !== "keep-alive");
+  if (named.length === 0) return isHopByHop;
+  const extra = new Set(named);
+  return (name) => HOP_BY_HOP.has(name) || extra.has(name);
+}
+
+function isHopByHop(name: string): boolean {
+  return HOP_BY_HOP.has(name);
+}

@@ -1,0 +1,53 @@
+/**
+ * The request headers sent upstream: the incoming ones minus hop-by-hop and the headers Ferry
+ * owns, plus `Host`, `X-Forwarded-*` and `X-Request-Id`. Built as a flat list in one pass.
+ */
+import type { ForwardedView } from "./forwarded.ts";
+import { hopByHopFilter } from "./hop_by_hop.ts";
+
+/** Headers Ferry sets itself, so incoming copies are dropped (framing is the client's job). */
+const OWNED = new Set([
+  "host",
+  "content-length",
+  "expect",
+  "x-forwarded-for",
+  "x-forwarded-proto",
+  "x-forwarded-host",
+  "x-request-id",
+]);
+
+/** What Ferry adds to every forwarded request. */
+export interface OutboundAdditions {
+  host: string;
+  forwarded: ForwardedView;
+  /** Whether the peer is a trusted proxy (then RFC 7239 `Forwarded` is kept). */
+  trustedPeer: boolean;
+  requestId: string;
+  /** Drop `sec-websocket-*` too: the upstream WebSocket client negotiates its own. */
+  websocket?: boolean;
+}
+
+/** Flat `[name, value, ...]` for the upstream client. */
+export function outboundHeaders(incoming: Headers, add: OutboundAdditions): string[] {
+  const drop = hopByHopFilter(incoming.get("connection"));
+  const out: string[] = [];
+  for (const [name, value] of incoming) {
+    if (drop(name) || OWNED.has(name)) continue;
+    if (name === "forwarded" && !add.trustedPeer) continue;
+    if (add.websocket && name.startsWith("sec-websocket-")) continue;
+    out.push(name, value);
+  }
+  out.push(
+    "host",
+    add.host,
+    "x-forwarded-for",
+    add.forwarded.forwardedFor,
+    "x-forwarded-proto",
+    add.forwarded.forwardedProto,
+    "x-forwarded-host",
+    add.forwarded.forwardedHost,
+    "x-request-id",
+    add.requestId,
+  );
+  return out;
+}

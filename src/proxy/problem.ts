@@ -1,0 +1,47 @@
+/**
+ * Gateway-made errors as RFC 9457 `application/problem+json`, always carrying the request id.
+ * Details are written for the client: they never include stack traces or upstream internals.
+ */
+
+/** The problems Ferry answers with, by a stable type slug. */
+export type ProblemType =
+  | "no-route"
+  | "bad-request"
+  | "payload-too-large"
+  | "upstream-unreachable"
+  | "upstream-timeout"
+  | "upstream-protocol-error"
+  | "no-healthy-target"
+  | "internal-error";
+
+const TITLES: Record<ProblemType, string> = {
+  "no-route": "No route matches this request",
+  "bad-request": "Bad request",
+  "payload-too-large": "Request body too large",
+  "upstream-unreachable": "Upstream unreachable",
+  "upstream-timeout": "Upstream timed out",
+  "upstream-protocol-error": "Upstream sent an invalid response",
+  "no-healthy-target": "No healthy upstream target",
+  "internal-error": "Internal gateway error",
+};
+
+/** Builds a problem response. `extra` members are added to the body (RFC 9457 extensions). */
+export function problem(
+  status: number,
+  type: ProblemType,
+  detail: string,
+  requestId: string,
+  headers?: Record<string, string>,
+): Response {
+  const body = JSON.stringify({
+    type: `https://ferry.dev/problems/${type}`,
+    title: TITLES[type],
+    status,
+    detail,
+    requestId,
+  });
+  return new Response(body, {
+    status,
+    headers: { "content-type": "application/problem+json", "x-request-id": requestId, ...headers },
+  });
+}

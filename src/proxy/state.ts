@@ -1,0 +1,40 @@
+import type { RouteMatch } from "../routing/route_table.ts";
+import type { ForwardedView } from "./forwarded.ts";
+
+/**
+ * Per-request state shared by the global middleware, the route's policies and the forwarder.
+ * Policies change what is forwarded by editing this, never the incoming Request.
+ */
+export interface ProxyState {
+  readonly requestId: string;
+  /** Client IP after trusted-proxy resolution. */
+  readonly clientIp: string;
+  readonly match: RouteMatch;
+  /** The authority the client asked for (`Host`, or the URL's for HTTP/2 and absolute-form). */
+  readonly authority: string;
+  /** What the upstream is told about the original request. */
+  readonly forwarded: ForwardedView;
+  /** Whether the connecting peer is a trusted proxy. */
+  readonly trustedPeer: boolean;
+  /** Origin-form path and query sent upstream (`/users/7?x=1`); rewrite policies edit it. */
+  upstreamPath: string;
+  /**
+   * Outgoing request headers when a policy edited them (copy-on-write); `undefined` means
+   * "the incoming headers, unchanged", which saves a copy on the common path.
+   */
+  requestHeaders?: Headers;
+  /** The authenticated subject, for logs and traces (set by identity policies). */
+  subject?: string;
+  /** The upstream target URL that served the request, for logs. */
+  target?: string;
+}
+
+/** Hono environment of the gateway app: the state lives in `c.var.proxy`. */
+export interface GatewayEnv {
+  Variables: { proxy: ProxyState };
+}
+
+/** The outgoing headers for editing, copying the incoming ones on first use. */
+export function editableRequestHeaders(state: ProxyState, incoming: Headers): Headers {
+  return state.requestHeaders ??= new Headers(incoming);
+}

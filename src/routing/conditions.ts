@@ -1,0 +1,97 @@
+/**
+ * Route conditions other than the path: host, method, headers and query. Each compiles once
+ * per snapshot into a test plus a sentence for `explain` saying why a request failed it.
+ */
+import type { HeaderMatch } from "../config/types.ts";
+import type { MatchInput } from "./request_view.ts";
+
+/** A compiled condition: `test` on the hot path, `why` only for `explain`. */
+export interface Condition {
+  /** Short label for listings: `host`, `method`, `header x-env`. */
+  readonly label: string;
+  test(input: MatchInput): boolean;
+  /** Why `input` failed this condition. */
+  why(input: MatchInput): string;
+}
+
+/** Exact hosts and `*.suffix` wildcards (a wildcard needs at least one more label). */
+export function hostCondition(hosts: readonly string[]): Condition {
+  const exact = new Set<string>();
+  const suffixes: string[] = [];
+  for (const h of hosts) {
+    const host = h.toLowerCase();
+    if (host.startsWith("*.")) suffixes.push(host.slice(1));
+    else exact.add(host);
+  }
+  const test = (input: MatchInput) => {
+    if (exact.has(input.host)) return true;
+    for (const s of suffixes) {
+      if (input.host.length > s.length && input.host.endsWith(s)) return true;
+    }
+    return false;
+  };
+  return {
+    label: "host",
+    test,
+    why: (input) => `host "${input.host}" is not ${hosts.map((h) => `"${h}"`).join(" or ")}`,
+  };
+}
+
+/** One of the listed methods; `GET` routes also take `HEAD`, as every HTTP server does. */
+export function methodCondition(methods: readonly string[]): Condition {
+  const allowed = new Set(methods.map((m) => m.toUpperCase()));
+  if (allowed.has("GET")) allowed.add("HEAD");
+  return {
+    label: "method",
+    test: (input) => allowed.has(input.method),
+    why: (input) => `method ${input.method} is not ${[...methods].join(" or ")}`,
+  };
+}
+
+/** Builds one header or query condition from its config form. */
+function valueCondition(
+  source: "header" | "query",
+  name: string,
+  rule: HeaderMatch,
+  read: (input: MatchInput) => string | null,
+): Condition {
+  const label = `${source} ${name}`;
+  const show = (v: string | null) => (v === null ? "absent" : JSON.stringify(v));
+  if (typeof rule === "string" || "equals" in rule) {
+    const expected = typeof rule === "string" ? rule : rule.equals;
+    return {
+      label,
+      test: (input) => read(input) === expected,
+      why: (input) => `${label} is ${show(read(input))}, expected ${JSON.stringify(expected)}`,
+    };
+  }
+  if ("regex" in rule) {
+    const re = new RegExp(rule.regex);
+    return {
+      label,
+      test: (input) => {
+        const v = read(input);
+        return v !== null && re.test(v);
+      },
+      why: (input) => `${label} is ${show(read(input))}, expected to match /${rule.regex}/`,
+    };
+  }
+  const wantPresent = rule.present;
+  return {
+    label,
+    test: (input) => (read(input) !== null) === wantPresent,
+    why: (input) =>
+      `${label} is ${show(read(input))}, expected it ${wantPresent ? "present" : "absent"}`,
+  };
+}
+
+/** A condition on a request header (names are case-insensitive). */
+export function headerCondition(name: string, rule: HeaderMatch): Condition {
+  const lower = name.toLowerCase();
+  return valueCondition("header", lower, rule, (input) => input.header(lower));
+}
+
+/** A condition on a query parameter. */
+export function queryCondition(name: string, rule: HeaderMatch): Condition {
+  return valueCondition("query", name, rule, (input) => input.queryParam(name));
+}

@@ -1,0 +1,133 @@
+/**
+ * Path patterns: `/exact`, `/prefix/*`, `/users/:id` and `/users/:id{[0-9]+}`.
+ * A pattern is compiled once per snapshot into segments; matching walks the request's segments
+ * without building a regex for the whole path.
+ */
+
+/** A pattern that cannot be compiled, with a message that says what to change. */
+export class PatternError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PatternError";
+  }
+}
+
+type Segment =
+  | { kind: "literal"; value: string }
+  | { kind: "param"; name: string; constraint?: RegExp };
+
+/** A compiled path pattern. */
+export interface PathPattern {
+  readonly source: string;
+  /** True for `/.../*`: the pattern matches its own path and anything below it. */
+  readonly prefix: boolean;
+  /** Segments before the `*` (for the route index, shadowing analysis and explain). */
+  readonly segments: readonly Segment[];
+  /** Params captured from already-split request segments, or `null` when it does not match. */
+  match(requestSegments: readonly string[]): Record<string, string> | null;
+}
+
+const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const NO_PARAMS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+/** Splits a request path into segments: `/a/b` → `["a", "b"]`, `/` → `[""]`. */
+export function splitPath(path: string): string[] {
+  return path.slice(1).split("/");
+}
+
+/** Compiles a pattern, throwing {@link PatternError} with the reason when it is malformed. */
+export function compilePathPattern(source: string): PathPattern {
+  if (typeof source !== "string" || !source.startsWith("/")) {
+    throw new PatternError(`a path pattern must start with "/", got ${JSON.stringify(source)}`);
+  }
+  const raw = splitPattern(source);
+  let prefix = false;
+  if (raw[raw.length - 1] === "*") {
+    prefix = true;
+    raw.pop();
+  }
+  const names = new Set<string>();
+  const segments: Segment[] = raw.map((text) => {
+    if (text.includes("*")) {
+      throw new PatternError(
+        `"*" is only allowed as the whole last segment (like "/api/*"), found in "${text}" of ${
+          JSON.stringify(source)
+        }`,
+      );
+    }
+    if (!text.startsWith(":")) return { kind: "literal", value: text };
+    const brace = text.indexOf("{");
+    const name = brace < 0 ? text.slice(1) : text.slice(1, brace);
+    if (!PARAM_NAME.test(name)) {
+      throw new PatternError(
+        `param name "${name}" in ${JSON.stringify(source)} must be letters, digits or _`,
+      );
+    }
+    if (names.has(name)) {
+      throw new PatternError(`param ":${name}" appears twice in ${JSON.stringify(source)}`);
+    }
+    names.add(name);
+    if (brace < 0) return { kind: "param", name };
+    if (!text.endsWith("}")) {
+      throw new PatternError(
+        `param ":${name}" in ${JSON.stringify(source)} has an unclosed "{" constraint`,
+      );
+    }
+    const body = text.slice(brace + 1, -1);
+    try {
+      return { kind: "param", name, constraint: new RegExp(`^(?:${body})$`) };
+    } catch (e) {
+      throw new PatternError(
+        `constraint {${body}} of ":${name}" in ${JSON.stringify(source)} is not a valid regex: ${
+          (e as Error).message
+        }`,
+      );
+    }
+  });
+  const hasParams = names.size > 0;
+  return {
+    source,
+    prefix,
+    segments,
+    match(req) {
+      // "/api/*" takes "/api", "/api/" and anything below, never "/apix": segments compare whole.
+      if (prefix ? req.length < segments.length : req.length !== segments.length) return null;
+      // Check first, capture after: most candidates fail, and failing must not allocate.
+      for (let i = 0; i < segments.length; i++) {
+        const seg = segments[i];
+        const value = req[i];
+        if (seg.kind === "literal") {
+          if (seg.value !== value) return null;
+        } else if (value === "" || (seg.constraint && !seg.constraint.test(value))) return null;
+      }
+      if (!hasParams) return NO_PARAMS;
+      const params: Record<string, string> = {};
+      for (let i = 0; i < segments.length; i++) {
+        const seg = segments[i];
+        if (seg.kind === "param") params[seg.name] = req[i];
+      }
+      return params;
+    },
+  };
+}
+
+/** Splits a pattern on "/" but not inside `{...}` constraints, which may contain slashes. */
+function splitPattern(source: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let start = 1;
+  for (let i = 1; i < source.length; i++) {
+    const c = source[i];
+    if (c === "{") depth++;
+    else if (c === "}") {
+      depth--;
+      if (depth < 0) throw new PatternError(`unbalanced "}" in ${JSON.stringify(source)}`);
+    } else if (c === "/" && depth === 0) {
+      parts.push(source.slice(start, i));
+      start = i + 1;
+    }
+  }
+  if (depth !== 0) throw new PatternError(`unbalanced "{" in ${JSON.stringify(source)}`);
+  parts.push(source.slice(start));
+  return parts;
+}

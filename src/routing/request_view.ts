@@ -1,0 +1,79 @@
+import { splitPath } from "./path_pattern.ts";
+
+/** The parts of a request that routing looks at, parsed once and shared by every route. */
+export interface MatchInput {
+  readonly method: string;
+  /** Lower-case host without port (`[::1]` keeps its brackets). */
+  readonly host: string;
+  readonly path: string;
+  readonly segments: readonly string[];
+  /** Raw query without `?`, or `""`. */
+  readonly query: string;
+  header(name: string): string | null;
+  queryParam(name: string): string | null;
+}
+
+/** The host, path and query of an absolute URL string, without a full URL parse. */
+export interface UrlParts {
+  host: string;
+  path: string;
+  query: string;
+}
+
+/**
+ * Splits `req.url` (always absolute in Deno.serve) cheaply. `new URL()` per request costs more
+ * than the whole route match, and Deno has already normalised the URL (dot segments removed).
+ */
+export function splitUrl(url: string): UrlParts {
+  const authorityStart = url.indexOf("//") + 2;
+  let pathStart = url.indexOf("/", authorityStart);
+  if (pathStart < 0) pathStart = url.length;
+  const queryStart = url.indexOf("?", pathStart);
+  const hashStart = url.indexOf("#", pathStart);
+  const pathEnd = queryStart >= 0 ? queryStart : hashStart >= 0 ? hashStart : url.length;
+  return {
+    host: url.slice(authorityStart, pathStart),
+    path: pathStart === url.length ? "/" : url.slice(pathStart, pathEnd),
+    query: queryStart >= 0
+      ? url.slice(queryStart + 1, hashStart >= 0 ? hashStart : url.length)
+      : "",
+  };
+}
+
+/** `API.Example.com:8080` → `api.example.com`; `[::1]:80` → `[::1]`; trailing dot removed. */
+export function normalizeHost(authority: string): string {
+  let host = authority;
+  const at = host.lastIndexOf("@");
+  if (at >= 0) host = host.slice(at + 1);
+  if (host.startsWith("[")) {
+    const close = host.indexOf("]");
+    host = close >= 0 ? host.slice(0, close + 1) : host;
+  } else {
+    const colon = host.indexOf(":");
+    if (colon >= 0) host = host.slice(0, colon);
+  }
+  if (host.endsWith(".")) host = host.slice(0, -1);
+  return host.toLowerCase();
+}
+
+/** Builds a {@link MatchInput} over a request's method, URL and headers. */
+export function matchInput(
+  method: string,
+  url: string,
+  headers: { get(name: string): string | null },
+): MatchInput {
+  const parts = splitUrl(url);
+  let params: URLSearchParams | undefined;
+  return {
+    method,
+    host: normalizeHost(parts.host),
+    path: parts.path,
+    segments: splitPath(parts.path),
+    query: parts.query,
+    header: (name) => headers.get(name),
+    queryParam(name) {
+      params ??= new URLSearchParams(parts.query);
+      return params.get(name);
+    },
+  };
+}

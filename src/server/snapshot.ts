@@ -1,0 +1,102 @@
+/**
+ * A snapshot: everything derived from one validated config, built once and then only read.
+ * The listener holds one reference to the current snapshot and swaps it atomically; requests
+ * finish on the snapshot they started on.
+ */
+import { Hono } from "hono";
+import type { NormalizedConfig } from "../config/normalized.ts";
+import type { AccessLog } from "../observe/access_log.ts";
+import type { GatewayMetrics } from "../observe/metrics.ts";
+import { composeChain, type RouteChain, type Terminal } from "../policies/chain.ts";
+import type { PolicyMiddleware } from "../policies/policy.ts";
+import { policyDefinitions } from "../policies/registry.ts";
+import { CidrSet } from "../proxy/cidr.ts";
+import { forward } from "../proxy/forward.ts";
+import { ForwardedResolver } from "../proxy/forwarded.ts";
+import { createProxyHandler } from "../proxy/handler.ts";
+import { redirectResponse } from "../proxy/redirect.ts";
+import type { GatewayEnv } from "../proxy/state.ts";
+import { splitUrl } from "../routing/request_view.ts";
+import { RouteTable } from "../routing/route_table.ts";
+import type { UpstreamRegistry } from "../upstream/registry.ts";
+import type { UpstreamRuntime } from "../upstream/upstream.ts";
+
+/** Identity of a loaded config. */
+export interface ConfigIdentity {
+  version: number;
+  hash: string;
+  source: string;
+  loadedAt: Date;
+}
+
+/** One immutable, compiled config. */
+export interface Snapshot extends ConfigIdentity {
+  readonly config: NormalizedConfig;
+  readonly table: RouteTable;
+  readonly upstreams: ReadonlyMap<string, UpstreamRuntime>;
+  /** Handles one request (Deno.serve's handler info as the second argument). */
+  fetch(req: Request, info?: unknown): Response | Promise<Response>;
+}
+
+/** Long-lived services a snapshot uses. */
+export interface SnapshotServices {
+  upstreams: UpstreamRegistry;
+  metrics: GatewayMetrics;
+  accessLog: AccessLog;
+  env(name: string): string | undefined;
+  onError(error: unknown, requestId: string): void;
+}
+
+/** Compiles `config` into a snapshot. Throws only on bugs: the config is already validated. */
+export function buildSnapshot(
+  config: NormalizedConfig,
+  identity: ConfigIdentity,
+  services: SnapshotServices,
+): Snapshot {
+  const table = new RouteTable(config.routes);
+  const upstreams = new Map<string, UpstreamRuntime>();
+  for (const [name, up] of Object.entries(config.upstreams)) {
+    upstreams.set(name, services.upstreams.obtain(up));
+  }
+  const maxBody = config.limits.maxBodyBytes;
+  const chains: RouteChain[] = table.routes.map(({ config: route }) => {
+    const policies = route.use.map((entry, i) => ({
+      name: entry.ref ?? `${route.name}.use[${i}]`,
+      middleware: buildPolicy(entry.descriptor.kind, entry.descriptor.options, services),
+    }));
+    let terminal: Terminal;
+    if (route.redirect) {
+      terminal = (c, state) => {
+        const url = splitUrl(c.req.raw.url);
+        return redirectResponse(route, state, url.path, url.query);
+      };
+    } else {
+      const upstream = upstreams.get(route.upstream!)!;
+      terminal = (c, state) => forward(c.req.raw, state, upstream, maxBody);
+    }
+    return composeChain(policies, terminal);
+  });
+  const handler = createProxyHandler({
+    table,
+    chains,
+    forwarded: new ForwardedResolver(new CidrSet(config.trust.proxies)),
+    metrics: services.metrics,
+    accessLog: services.accessLog,
+    onError: services.onError,
+  });
+  const app = new Hono<GatewayEnv>();
+  app.all("*", handler);
+  return {
+    ...identity,
+    config,
+    table,
+    upstreams,
+    fetch: (req, info) => app.fetch(req, info),
+  };
+}
+
+function buildPolicy(kind: string, options: unknown, services: SnapshotServices): PolicyMiddleware {
+  const definition = policyDefinitions.get(kind);
+  if (!definition) throw new Error(`unknown policy kind "${kind}" passed validation`);
+  return definition.create(options, { env: services.env });
+}

@@ -1,0 +1,419 @@
+import {
+  type ExchangeTimeouts,
+  type InboundResponse,
+  type OutboundRequest,
+  UpstreamError,
+} from "../client.ts";
+import { type BodyFraming, type BodyOwner, BodySource, copyRanges } from "./body_reader.ts";
+import { ChunkedDecoder } from "./chunked_decoder.ts";
+import { Connection } from "./connection.ts";
+import { Deadline, type DeadlineOwner, type DeadlineQueue } from "./deadlines.ts";
+import { decodeLatin1 } from "./latin1.ts";
+import type { UpstreamOrigin } from "./origin.ts";
+import {
+  bodyFollowsHead,
+  encodeRequestHead,
+  RequestBodyError,
+  writeChunkedBody,
+  writeLengthBody,
+} from "./request_writer.ts";
+import {
+  HeadScanner,
+  MAX_HEAD_BYTES,
+  parseResponseHead,
+  type ResponseHead,
+} from "./response_head.ts";
+
+/**
+ * One request/response exchange: connection, request, response head, body, and the connection's
+ * fate afterwards (back to the pool, or closed).
+ *
+ * Failures from outside (abort signal, deadlines) go through `fail`, which records the error and
+ * closes the connection. Whatever was awaiting on the socket then wakes with an I/O error and
+ * reports the recorded error instead, so every await point needs only one check.
+ */
+
+/** Methods that are safe to send twice (RFC 9110 §9.2.2) when a pooled connection was stale. */
+const RETRYABLE_METHODS = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
+/** More interim (1xx) responses than this before the final one is a protocol error. */
+const MAX_INTERIM = 16;
+
+const enum Writer {
+  Idle,
+  Running,
+  Failed,
+}
+
+export class Exchange implements BodyOwner, DeadlineOwner, EventListenerObject {
+  error: UpstreamError | null = null;
+  #conn: Connection | null = null;
+  readonly #total: Deadline = new Deadline(this);
+  #connectDeadline: Deadline | null = null;
+  #idleDeadline: Deadline | null = null;
+  #connecting: AbortController | null = null;
+  #writer = Writer.Idle;
+  #reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  #source: BodySource | null = null;
+  /** The response's framing lets the connection carry another exchange. */
+  #reusable = false;
+  /** Some byte of the response arrived (a stale pooled connection sends none). */
+  #gotBytes = false;
+  #done = false;
+  #interim = 0;
+
+  constructor(
+    readonly origin: UpstreamOrigin,
+    readonly deadlines: DeadlineQueue,
+    readonly request: OutboundRequest,
+    readonly timeouts: ExchangeTimeouts,
+  ) {}
+
+  /**
+   * Runs the exchange up to the response head. One async function on purpose: every nested
+   * async layer costs a promise and a microtask hop per request on the hot path.
+   */
+  async run(): Promise<InboundResponse> {
+    const signal = this.request.signal;
+    if (signal !== undefined) {
+      if (signal.aborted) throw aborted();
+      signal.addEventListener("abort", this);
+    }
+    this.deadlines.start(this.#total, this.timeouts.totalMs);
+    let conn = this.origin.pool.take() ?? null;
+    try {
+      for (let attempt = 0;; attempt++) {
+        if (conn === null) conn = await this.#connect();
+        this.#conn = conn;
+        this.#gotBytes = false;
+        try {
+          const length = this.#encodeHead(conn);
+          try {
+            const head = conn.wbuf.subarray(0, length);
+            const written = await conn.conn.write(head);
+            if (written < length) await conn.write(head.subarray(written));
+          } catch (e) {
+            throw this.error ?? reset(`sending the request failed: ${message(e)}`, e);
+          }
+          if (this.error !== null) throw this.error;
+          // The body goes out while we wait for the response: an upstream may answer (and stop
+          // reading) before the body is complete, and a streaming echo answers as it arrives.
+          if (bodyFollowsHead(this.request)) this.#startWriter(conn);
+
+          const scanner = new HeadScanner();
+          let head: ResponseHead | null;
+          while ((head = this.#takeHead(conn, scanner)) === null) {
+            let n: number | null;
+            try {
+              n = await conn.read();
+            } catch (e) {
+              throw this.error ?? reset(`reading the response failed: ${message(e)}`, e);
+            }
+            if (this.error !== null) throw this.error;
+            if (n === null) {
+              throw reset(
+                this.#gotBytes
+                  ? "upstream closed the connection inside the response head"
+                  : "upstream closed the connection without responding",
+              );
+            }
+            conn.end += n;
+            this.#gotBytes = true;
+          }
+          return this.#respond(conn, head);
+        } catch (e) {
+          if (attempt > 0 || !this.#mayRetry(conn, e)) throw e;
+          // The pooled connection was closed upstream before it saw our request: once more on
+          // a fresh one.
+          conn.close();
+          this.#conn = null;
+          conn = null;
+        }
+      }
+    } catch (e) {
+      throw this.#failed(e);
+    } finally {
+      this.deadlines.stop(this.#total);
+    }
+  }
+
+  /** Ends the exchange from outside (abort, deadline) with `error`. */
+  fail(error: UpstreamError): void {
+    if (this.error !== null || this.#done) return;
+    this.error = error;
+    this.#connecting?.abort(error);
+    this.#conn?.close();
+    this.#cancelRequestBody(error);
+    if (this.#source !== null) {
+      // Past the head: `run` has returned, so the body stream is the one to tell.
+      this.#source.abort(error);
+      this.#done = true;
+      this.#conn = null;
+      this.#detach();
+    }
+  }
+
+  /** The caller's abort signal fired. */
+  handleEvent(): void {
+    this.fail(aborted());
+  }
+
+  onDeadline(deadline: Deadline): void {
+    const { origin, timeouts } = this;
+    if (deadline === this.#total) {
+      this.fail(
+        new UpstreamError(
+          "timeout",
+          `no response head from ${origin.address.origin} within ${timeouts.totalMs} ms`,
+        ),
+      );
+    } else if (deadline === this.#connectDeadline) {
+      this.fail(
+        new UpstreamError(
+          "connect_timeout",
+          `connecting to ${origin.address.origin} took longer than ${timeouts.connectMs} ms`,
+        ),
+      );
+    } else {
+      this.fail(
+        new UpstreamError(
+          "timeout",
+          `response body from ${origin.address.origin} stalled for ${timeouts.idleMs} ms`,
+        ),
+      );
+    }
+  }
+
+  readStarted(): void {
+    this.deadlines.start(this.#idleDeadline ??= new Deadline(this), this.timeouts.idleMs);
+  }
+
+  readEnded(): void {
+    if (this.#idleDeadline !== null) this.deadlines.stop(this.#idleDeadline);
+  }
+
+  bodyComplete(conn: Connection): void {
+    this.#finish(conn);
+  }
+
+  bodyAbandoned(conn: Connection): void {
+    this.#done = true;
+    this.#conn = null;
+    this.#detach();
+    conn.close();
+    this.#cancelRequestBody(new Error("response body abandoned"));
+  }
+
+  async #connect(): Promise<Connection> {
+    const { hostname, port, origin } = this.origin.address;
+    const controller = new AbortController();
+    this.#connecting = controller;
+    const deadline = this.#connectDeadline ??= new Deadline(this);
+    this.deadlines.start(deadline, this.timeouts.connectMs);
+    let tcp: Deno.TcpConn;
+    try {
+      tcp = await Deno.connect({ hostname, port, signal: controller.signal });
+    } catch (e) {
+      throw this.error ??
+        new UpstreamError("connect", `cannot connect to ${origin}: ${message(e)}`, { cause: e });
+    } finally {
+      this.#connecting = null;
+      this.deadlines.stop(deadline);
+    }
+    if (this.error !== null) {
+      tcp.close();
+      throw this.error;
+    }
+    tcp.setNoDelay(true);
+    return new Connection(tcp);
+  }
+
+  /** Serialises the request into the connection's write buffer; returns its length. */
+  #encodeHead(conn: Connection): number {
+    try {
+      return encodeRequestHead(conn, this.origin.hostHeader, this.request);
+    } catch (e) {
+      // Nothing was sent, so the connection is as good as before.
+      this.#conn = null;
+      this.origin.pool.put(conn);
+      throw e;
+    }
+  }
+
+  /**
+   * Takes the final response head from the buffered bytes, skipping interim (1xx) responses, or
+   * returns `null` when more bytes are needed.
+   */
+  #takeHead(conn: Connection, scanner: HeadScanner): ResponseHead | null {
+    for (;;) {
+      const length = scanner.scan(conn.buf, conn.start, conn.end);
+      if (length < 0) {
+        if (conn.end - conn.start > MAX_HEAD_BYTES) throw headTooLarge();
+        return null;
+      }
+      if (length > MAX_HEAD_BYTES) throw headTooLarge();
+      const text = decodeLatin1(conn.buf, conn.start, conn.start + length, scanner.ascii);
+      const head = parseResponseHead(text);
+      conn.start += length;
+      if (head.status >= 200) return head;
+      // 100 Continue, 102 Processing, 103 Early Hints: informational; the answer follows.
+      if (head.status === 101) throw protocol("unexpected 101 Switching Protocols");
+      if (++this.#interim > MAX_INTERIM) throw protocol("too many interim (1xx) responses");
+      scanner.reset();
+    }
+  }
+
+  #respond(conn: Connection, head: ResponseHead): InboundResponse {
+    this.deadlines.stop(this.#total);
+    this.#reusable = !head.close;
+    const status = head.status;
+    let body: InboundResponse["body"] = null;
+    if (this.request.method === "HEAD" || status === 204 || status === 304) {
+      this.#finish(conn);
+    } else if (head.chunked) {
+      const decoder = new ChunkedDecoder();
+      const ranges: number[] = [];
+      conn.start = decoder.decode(conn.buf, conn.start, conn.end, ranges);
+      const data = copyRanges(conn.buf, ranges);
+      if (decoder.done) {
+        body = data;
+        this.#finish(conn);
+      } else {
+        body = this.#stream(conn, { kind: "chunked", decoder }, data);
+      }
+    } else if (head.contentLength >= 0) {
+      const length = head.contentLength;
+      const available = conn.end - conn.start;
+      if (available >= length) {
+        // The whole body is here: hand out a copy and free the connection right away.
+        body = conn.buf.slice(conn.start, conn.start + length);
+        conn.start += length;
+        this.#finish(conn);
+      } else {
+        const data = conn.buf.slice(conn.start, conn.end);
+        conn.start = conn.end;
+        body = this.#stream(conn, { kind: "length", remaining: length - available }, data);
+      }
+    } else {
+      // No framing: the body runs until the upstream closes (RFC 9112 §6.3 rule 8).
+      this.#reusable = false;
+      const data = conn.buf.slice(conn.start, conn.end);
+      conn.start = conn.end;
+      body = this.#stream(conn, { kind: "close" }, data);
+    }
+    return { status, statusText: head.statusText, headers: head.headers, body };
+  }
+
+  #stream(
+    conn: Connection,
+    framing: BodyFraming,
+    initial: Uint8Array,
+  ): ReadableStream<Uint8Array> {
+    const source = new BodySource(this, conn, framing, initial.length > 0 ? initial : null);
+    this.#source = source;
+    return new ReadableStream(source);
+  }
+
+  /** The response is complete: keep the connection when everything about it is clean. */
+  #finish(conn: Connection): void {
+    this.#done = true;
+    this.#conn = null;
+    this.#detach();
+    // Leftover bytes mean the upstream sent more than it framed: never trust that connection.
+    if (this.#reusable && conn.start === conn.end && this.#writer === Writer.Idle) {
+      this.origin.pool.put(conn);
+    } else {
+      conn.close();
+      if (this.#writer === Writer.Running) {
+        this.#cancelRequestBody(new Error("upstream answered before the request body was sent"));
+      }
+    }
+  }
+
+  #startWriter(conn: Connection): void {
+    const { body, bodyLength } = this.request;
+    this.#writer = Writer.Running;
+    let sent: Promise<void>;
+    if (body instanceof Uint8Array) {
+      sent = conn.write(body);
+    } else {
+      const reader = body!.getReader();
+      this.#reader = reader;
+      sent = bodyLength >= 0
+        ? writeLengthBody(conn, reader, bodyLength)
+        : writeChunkedBody(conn, reader);
+    }
+    sent.then(
+      () => {
+        if (conn !== this.#conn) return;
+        this.#writer = Writer.Idle;
+        this.#reader = null;
+      },
+      (e) => {
+        if (conn !== this.#conn) return; // An earlier attempt, or the exchange is over.
+        this.#writer = Writer.Failed;
+        if (e instanceof RequestBodyError) {
+          this.fail(new UpstreamError("aborted", e.message, { cause: e }));
+        }
+        // A failed socket write means the upstream closed or reset the connection. The read
+        // side reports that, or the response the upstream sent before closing.
+      },
+    );
+  }
+
+  #mayRetry(conn: Connection, e: unknown): boolean {
+    const body = this.request.body;
+    return this.error === null && conn.reused && !this.#gotBytes &&
+      e instanceof UpstreamError && e.kind === "reset" &&
+      RETRYABLE_METHODS.has(this.request.method) &&
+      (body === null || body instanceof Uint8Array);
+  }
+
+  /** Cleans up after `run` failed and returns the error to report. */
+  #failed(e: unknown): Error {
+    const error = this.error ??
+      (e instanceof UpstreamError || e instanceof TypeError
+        ? e
+        : reset(`exchange failed: ${message(e)}`, e));
+    this.#done = true;
+    this.#conn?.close();
+    this.#conn = null;
+    this.#cancelRequestBody(error);
+    this.#detach();
+    return error;
+  }
+
+  #cancelRequestBody(reason: unknown): void {
+    const reader = this.#reader;
+    if (reader === null) return;
+    this.#reader = null;
+    reader.cancel(reason).catch(() => {});
+  }
+
+  /** Stops every timer and listener of this exchange. */
+  #detach(): void {
+    this.request.signal?.removeEventListener("abort", this);
+    this.deadlines.stop(this.#total);
+    if (this.#connectDeadline !== null) this.deadlines.stop(this.#connectDeadline);
+    if (this.#idleDeadline !== null) this.deadlines.stop(this.#idleDeadline);
+  }
+}
+
+function aborted(): UpstreamError {
+  return new UpstreamError("aborted", "the request was aborted by the caller");
+}
+
+function reset(text: string, cause?: unknown): UpstreamError {
+  return new UpstreamError("reset", text, cause === undefined ? undefined : { cause });
+}
+
+function protocol(text: string): UpstreamError {
+  return new UpstreamError("protocol", text);
+}
+
+function headTooLarge(): UpstreamError {
+  return protocol(`response head larger than ${MAX_HEAD_BYTES} bytes`);
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,14 @@
+import type { TargetAddress } from "../client.ts";
+import { IdlePool } from "./pool.ts";
+
+/** What a client keeps per upstream origin: where it is, its Host header, its idle connections. */
+export class UpstreamOrigin {
+  /** `host[:port]` as the Host header carries it when the caller sent none. */
+  readonly hostHeader: string;
+  readonly pool: IdlePool;
+
+  constructor(readonly address: TargetAddress, maxIdle: number, idleTimeoutMs: number) {
+    this.hostHeader = new URL(address.origin).host;
+    this.pool = new IdlePool(maxIdle, idleTimeoutMs);
+  }
+}
