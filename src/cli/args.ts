@@ -6,6 +6,8 @@ export interface CliArgs {
   config: string;
   positional: string[];
   headers: [string, string][];
+  /** `start` reloads on file changes unless `--no-watch`. */
+  watch: boolean;
 }
 
 /** Raised for a command line that cannot be understood; the CLI prints it with the usage. */
@@ -17,6 +19,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   let config = Deno.env.get("FERRY_CONFIG") ?? "./routes.config.ts";
   const positional: string[] = [];
   const headers: [string, string][] = [];
+  let watch = true;
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i];
     if (arg === "--config" || arg === "-c") {
@@ -24,6 +27,8 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       config = rest[++i];
     } else if (arg.startsWith("--config=")) {
       config = arg.slice("--config=".length);
+    } else if (arg === "--watch" || arg === "--no-watch") {
+      watch = arg === "--watch";
     } else if (arg === "-H" || arg === "--header") {
       const value = rest[++i];
       const colon = value?.indexOf(":") ?? -1;
@@ -37,14 +42,16 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       positional.push(arg);
     }
   }
-  return { command, config, positional, headers };
+  return { command, config, positional, headers, watch };
 }
 
 /** The help text. */
 export const USAGE = `ferry: a typed API gateway
 
 usage:
-  ferry start   [--config routes.config.ts]     serve the config
+  ferry start   [--config routes.config.ts] [--no-watch]
+                                                serve the config; reload it when it (or a module
+                                                it imports) changes, on SIGHUP or POST /reload
   ferry check   [--config routes.config.ts]     validate; print every error and warning
   ferry routes  [--config routes.config.ts]     print the compiled route table
   ferry explain [--config routes.config.ts] <METHOD> <URL> [-H 'name: value']...

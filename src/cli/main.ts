@@ -4,12 +4,12 @@
  */
 import { formatIssues } from "../config/format_issues.ts";
 import { loadConfigFile } from "../config/load.ts";
-import type { NormalizedConfig } from "../config/normalized.ts";
 import { describeRoutes, formatRouteTable } from "../routing/describe.ts";
 import { explain, formatExplanation } from "../routing/explain.ts";
 import { matchInput } from "../routing/request_view.ts";
 import { RouteTable } from "../routing/route_table.ts";
-import { serveNormalized } from "../server/gateway.ts";
+import { ConfigError } from "../config/config_error.ts";
+import { serveFile } from "../server/gateway.ts";
 import { parseArgs, USAGE, UsageError } from "./args.ts";
 
 /** Where CLI output goes (tests capture it). */
@@ -43,6 +43,9 @@ export async function main(argv: readonly string[], io: CliIO = consoleIO): Prom
     return 2;
   }
 
+  // `start` loads in a Worker, as every reload does: the main isolate never imports the config.
+  if (args.command === "start") return await start(args.config, args.watch, io);
+
   const loaded = await loadConfigFile(args.config);
   if (!loaded.ok) {
     io.err(formatIssues([...loaded.errors, ...loaded.warnings], args.config));
@@ -62,7 +65,7 @@ export async function main(argv: readonly string[], io: CliIO = consoleIO): Prom
     case "routes":
       io.out(formatRouteTable(describeRoutes(new RouteTable(config.routes))));
       return 0;
-    case "explain": {
+    default: {
       const [method, target] = args.positional;
       const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(target)
         ? target
@@ -71,13 +74,18 @@ export async function main(argv: readonly string[], io: CliIO = consoleIO): Prom
       io.out(formatExplanation(explain(new RouteTable(config.routes), input)));
       return 0;
     }
-    default:
-      return await start(config, args.config);
   }
 }
 
-async function start(config: NormalizedConfig, source: string): Promise<number> {
-  const gateway = await serveNormalized(config, { source });
+async function start(path: string, watch: boolean, io: CliIO): Promise<number> {
+  let gateway;
+  try {
+    gateway = await serveFile(path, { watch });
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    io.err(e.message);
+    return 1;
+  }
   const stopped = Promise.withResolvers<void>();
   let stopping = false;
   const stop = () => {
@@ -85,9 +93,12 @@ async function start(config: NormalizedConfig, source: string): Promise<number> 
     stopping = true;
     gateway.close().then(() => stopped.resolve());
   };
+  const reload = () => void gateway.reloadFile?.();
   const signals: Deno.Signal[] = ["SIGTERM", "SIGINT"];
   for (const s of signals) Deno.addSignalListener(s, stop);
+  Deno.addSignalListener("SIGHUP", reload);
   await stopped.promise;
   for (const s of signals) Deno.removeSignalListener(s, stop);
+  Deno.removeSignalListener("SIGHUP", reload);
   return 0;
 }

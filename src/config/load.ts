@@ -28,8 +28,14 @@ export const FILE_PATH = "(file)";
 const MODULE_EXTENSIONS = new Set([".ts", ".mts", ".js", ".mjs"]);
 const YAML_EXTENSIONS = new Set([".yaml", ".yml"]);
 
+/** How a config module is imported: in this isolate (default) or in a Worker (hot reload). */
+export type ModuleImporter = (absolutePath: string) => Promise<ImportOutcome>;
+
 /** Reads, parses and validates the config at `path` (relative to the working directory). */
-export async function loadConfigFile(path: string): Promise<LoadResult> {
+export async function loadConfigFile(
+  path: string,
+  importer: ModuleImporter = importDefaultExport,
+): Promise<LoadResult> {
   const source = path;
   const fail = (message: string): LoadResult => ({
     ok: false,
@@ -56,7 +62,7 @@ export async function loadConfigFile(path: string): Promise<LoadResult> {
     const stat = await Deno.stat(absolute);
     if (!stat.isFile) return fail(`cannot load "${path}": it is not a file`);
     if (kind === "module") {
-      const imported = await importDefaultExport(absolute);
+      const imported = await importer(absolute);
       if (!imported.ok) return fail(imported.message);
       data = imported.value;
     } else data = parseText(kind, await Deno.readTextFile(absolute));

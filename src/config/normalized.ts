@@ -41,7 +41,7 @@ export interface NormalizedRoute {
 
 export interface NormalizedConfig {
   listen: { hostname: string; port: number };
-  admin: { enabled: boolean; hostname: string; port: number };
+  admin: { enabled: boolean; hostname: string; port: number; tokenEnv?: string };
   upstreams: Record<string, NormalizedUpstream>;
   policies: Record<string, PolicyDescriptor>;
   routes: NormalizedRoute[];
@@ -49,6 +49,7 @@ export interface NormalizedConfig {
   accessLog: { to: "off" | "stdout" | { file: string } };
   limits: { maxBodyBytes: number; drainTimeoutMs: number };
   demo?: { hostname: string; port: number };
+  reload: { debounceMs: number; streamGraceMs: number };
 }
 
 /** One problem found while validating, with the exact config path it concerns. */

@@ -83,6 +83,8 @@ const admin = z.strictObject({
   enabled: z.boolean({ error: expected("true or false") }).optional(),
   hostname: hostname.optional(),
   port: port.optional(),
+  tokenEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name")
+    .optional(),
 });
 
 /** What is wrong with a target URL and what to change, or `undefined` when it is an origin. */
@@ -386,6 +388,8 @@ export const ferryConfigSchema = z.strictObject({
     drainTimeout: duration.optional(),
   }).optional(),
   demo: z.strictObject({ listen: listen.optional() }).optional(),
+  reload: z.strictObject({ debounce: duration.optional(), streamGrace: duration.optional() })
+    .optional(),
 }, { error: expected("a config object") });
 
 /** The config as zod parsed it: user shapes, not yet defaulted. */

@@ -19,6 +19,23 @@ export interface ListenConfig {
 export interface AdminConfig extends ListenConfig {
   /** Set to `false` to run without an admin listener. Default `true`. */
   enabled?: boolean;
+  /**
+   * Name of an environment variable holding a bearer token. Endpoints that change state
+   * (`POST /reload`) accept loopback callers always, and other callers only with
+   * `Authorization: Bearer <token>`. Without it, only loopback callers may change state.
+   */
+  tokenEnv?: string;
+}
+
+/** Hot reload behaviour. */
+export interface ReloadConfig {
+  /** Quiet time after the last file event before reloading. Default `"100ms"`. */
+  debounce?: Duration;
+  /**
+   * How long WebSockets and streams on a changed or removed route stay open after a reload
+   * before they are closed. Streams on unchanged routes are never closed. Default `"30s"`.
+   */
+  streamGrace?: Duration;
 }
 
 /** One upstream target: a base URL (scheme, host, port; no path) and a balancing weight. */
@@ -202,4 +219,6 @@ export interface FerryConfig<U extends string = string, P extends string = strin
   limits?: LimitsConfig;
   /** Start the built-in demo upstream alongside the gateway. */
   demo?: DemoConfig;
+  /** Hot reload: debounce and grace period for streams on changed routes. */
+  reload?: ReloadConfig;
 }

@@ -428,6 +428,7 @@ function normalize(c: ParsedConfig): NormalizedConfig {
       enabled: c.admin?.enabled ?? true,
       hostname: c.admin?.hostname ?? "127.0.0.1",
       port: c.admin?.port ?? 9901,
+      ...(c.admin?.tokenEnv ? { tokenEnv: c.admin.tokenEnv } : {}),
     },
     upstreams,
     policies,
@@ -437,6 +438,10 @@ function normalize(c: ParsedConfig): NormalizedConfig {
     limits: {
       maxBodyBytes: c.limits?.maxBodyBytes ?? 10_485_760,
       drainTimeoutMs: ms(c.limits?.drainTimeout ?? "10s"),
+    },
+    reload: {
+      debounceMs: ms(c.reload?.debounce ?? "100ms"),
+      streamGraceMs: ms(c.reload?.streamGrace ?? "30s"),
     },
   };
   if (c.demo) {

@@ -2,16 +2,23 @@
  * Runs a route's policies in declared order around the terminal action (forward or redirect),
  * with Hono's middleware semantics: a policy calls `await next()` to continue and may edit
  * `c.res` afterwards, or answers by returning a Response without calling `next()`.
+ *
+ * The Hono `Context` is created only for routes that have policies: a route without any goes
+ * straight to its terminal, which saves the context and a dispatch layer on the common path.
  */
-import type { Context } from "hono";
+import { Context } from "hono";
 import type { GatewayEnv, ProxyState } from "../proxy/state.ts";
 import type { PolicyMiddleware } from "./policy.ts";
 
-/** The terminal step of a chain. */
-export type Terminal = (c: Context<GatewayEnv>, state: ProxyState) => Promise<Response> | Response;
+/** The terminal step of a chain: sees the request as policies left it (via `state`). */
+export type Terminal = (req: Request, state: ProxyState) => Promise<Response> | Response;
 
 /** A composed chain: one function per route, built once per snapshot. */
-export type RouteChain = (c: Context<GatewayEnv>, state: ProxyState) => Promise<Response>;
+export type RouteChain = (
+  req: Request,
+  info: unknown,
+  state: ProxyState,
+) => Promise<Response> | Response;
 
 /** Raised when a policy neither continued nor answered: a bug in that policy. */
 export class PolicyContractError extends Error {
@@ -26,8 +33,9 @@ export function composeChain(
   policies: readonly { name: string; middleware: PolicyMiddleware }[],
   terminal: Terminal,
 ): RouteChain {
-  if (policies.length === 0) return async (c, state) => await terminal(c, state);
-  return async (c, state) => {
+  if (policies.length === 0) return (req, _info, state) => terminal(req, state);
+  return async (req, info, state) => {
+    const c = new Context<GatewayEnv>(req, { env: info });
     c.set("proxy", state);
     let reached = -1;
     let answered = false;
@@ -37,7 +45,7 @@ export function composeChain(
       }
       reached = i;
       if (i === policies.length) {
-        c.res = await terminal(c, state);
+        c.res = await terminal(req, state);
         answered = true;
         return;
       }

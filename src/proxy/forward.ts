@@ -10,16 +10,24 @@ import { BodyTooLargeError, limitBody } from "./body_limit.ts";
 import { clientResponse } from "./client_response.ts";
 import { outboundHeaders } from "./outbound_headers.ts";
 import { problem } from "./problem.ts";
+import type { LiveConnections } from "./live.ts";
 import type { ProxyState } from "./state.ts";
 import { bridgeWebSocket } from "./websocket.ts";
+
+/** What forwarding needs from its gateway. */
+export interface ForwardEnv {
+  readonly maxBodyBytes: number;
+  readonly live: LiveConnections;
+}
 
 /** Forwards to `upstream` and returns the client's response. Never throws. */
 export async function forward(
   req: Request,
   state: ProxyState,
   upstream: UpstreamRuntime,
-  maxBodyBytes: number,
+  env: ForwardEnv,
 ): Promise<Response> {
+  const { maxBodyBytes } = env;
   const target = upstream.balancer.pick(pickContext(req, state));
   if (!target) {
     return problem(
@@ -39,7 +47,9 @@ export async function forward(
     requestId: state.requestId,
     websocket,
   });
-  if (websocket) return bridgeWebSocket(req, target, state.upstreamPath, headers, upstream, state);
+  if (websocket) {
+    return bridgeWebSocket(req, target, state.upstreamPath, headers, upstream, state, env.live);
+  }
 
   let body: OutboundRequest["body"] = null;
   let bodyLength = -1;
@@ -70,6 +80,10 @@ export async function forward(
       // Downloads need no signal: a client that goes away cancels the response body instead.
       signal: body ? req.signal : undefined,
     }, upstream.timeouts);
+    if (res.body instanceof ReadableStream) {
+      // Streams outlive this call; tracking them lets a reload end those of changed routes.
+      res.body = env.live.trackStream(state.match.route.config.name, res.body);
+    }
     const out = clientResponse(res, state.requestId);
     if (out) return out;
     if (res.body && !(res.body instanceof Uint8Array)) await res.body.cancel();

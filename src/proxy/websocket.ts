@@ -5,19 +5,9 @@
  */
 import type { Target } from "../upstream/target.ts";
 import type { UpstreamRuntime } from "../upstream/upstream.ts";
+import type { LiveConnections, LiveEntry } from "./live.ts";
 import { problem } from "./problem.ts";
 import type { ProxyState } from "./state.ts";
-
-/** Open bridges, so a drain or a reload can close them. */
-export const openBridges: Set<WebSocketBridge> = new Set();
-
-/** A relayed pair of sockets. */
-export interface WebSocketBridge {
-  readonly routeName: string;
-  /** Closes both sides with a code the client understands (default 1001, going away). */
-  close(code?: number, reason?: string): void;
-  readonly closed: Promise<void>;
-}
 
 // The WebSocket API lets a client-side socket send only 1000 or 3000–4999; other codes the
 // client used (1001 going away, 1008 policy...) reach the upstream as 1000.
@@ -41,6 +31,7 @@ export async function bridgeWebSocket(
   headers: string[],
   upstream: UpstreamRuntime,
   state: ProxyState,
+  live: LiveConnections,
 ): Promise<Response> {
   const url = target.url.replace(/^http/, "ws") + path;
   const protocols = (req.headers.get("sec-websocket-protocol") ?? "")
@@ -90,20 +81,17 @@ export async function bridgeWebSocket(
   down.binaryType = "arraybuffer";
   // Frames from the upstream can arrive before the client side is open: hold them until then.
   const pending: (string | ArrayBuffer)[] = [];
-  let resolveClosed!: () => void;
-  const bridge: WebSocketBridge = {
+  const bridge: LiveEntry = {
     routeName: state.match.route.config.name,
-    closed: new Promise((r) => resolveClosed = r),
-    close(code = 1001, reason = "gateway closing") {
+    close(code, reason) {
       if (down.readyState <= WebSocket.OPEN) down.close(code, reason);
       if (up.readyState <= WebSocket.OPEN) up.close(clientSideCode(code), reason);
     },
   };
-  openBridges.add(bridge);
+  live.add(bridge);
   const finish = () => {
     if (down.readyState === WebSocket.CLOSED && up.readyState === WebSocket.CLOSED) {
-      openBridges.delete(bridge);
-      resolveClosed();
+      live.delete(bridge);
     }
   };
   up.onmessage = (e) => {

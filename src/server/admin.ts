@@ -1,10 +1,13 @@
 /**
- * The admin app (loopback by default): liveness, readiness, metrics, the config being served
- * and the compiled routes. It is a separate listener so it never competes with proxy routes.
+ * The admin app (loopback by default): liveness, readiness, metrics, the config being served,
+ * the compiled routes, and reload. It is a separate listener so it never competes with proxy
+ * routes. Endpoints that change state accept loopback callers, and others only with the token.
  */
 import { Hono } from "hono";
 import type { GatewayMetrics } from "../observe/metrics.ts";
+import { parseIp } from "../proxy/cidr.ts";
 import { describeRoutes } from "../routing/describe.ts";
+import type { ReloadOutcome } from "./reloader.ts";
 import type { Snapshot } from "./snapshot.ts";
 
 /** The last attempt to load a config, for `/config`. */
@@ -20,6 +23,21 @@ export interface AdminDeps {
   metrics: GatewayMetrics;
   draining(): boolean;
   lastLoad(): LoadStatus;
+  /** Reloads the config file; absent for gateways not started from a file. */
+  reload?: () => Promise<ReloadOutcome>;
+  /** Bearer token that lets non-loopback callers change state. */
+  token?: string;
+}
+
+const LOOPBACK_V4 = parseIp("127.0.0.0")!;
+const LOOPBACK_V6 = parseIp("::1")!;
+
+/** 127.0.0.0/8 or ::1 (also as IPv4-mapped). */
+export function isLoopback(ip: string | undefined): boolean {
+  if (!ip) return false;
+  const n = parseIp(ip);
+  if (n === undefined) return false;
+  return n === LOOPBACK_V6 || (n >> 24n) === (LOOPBACK_V4 >> 24n);
 }
 
 /** Builds the admin Hono app. */
@@ -48,6 +66,28 @@ export function createAdminApp(deps: AdminDeps): Hono {
     });
   });
   app.get("/routes", (c) => c.json(describeRoutes(deps.current().table)));
+  app.post("/reload", async (c) => {
+    const peer = (c.env as { remoteAddr?: { hostname?: string } } | undefined)?.remoteAddr
+      ?.hostname;
+    const bearer = c.req.header("authorization")?.replace(/^Bearer\s+/i, "");
+    const allowed = isLoopback(peer) || (deps.token !== undefined && bearer === deps.token);
+    if (!allowed) {
+      return c.json({
+        title: "Forbidden",
+        status: 403,
+        detail: "reload is allowed from loopback, or with the admin token (admin.tokenEnv)",
+      }, 403);
+    }
+    if (!deps.reload) {
+      return c.json({
+        title: "Not reloadable",
+        status: 409,
+        detail: "this gateway was not started from a config file",
+      }, 409);
+    }
+    const outcome = await deps.reload();
+    return c.json(outcome, outcome.result === "error" ? 422 : 200);
+  });
   app.notFound((c) =>
     c.json({ title: "Not found", status: 404, detail: `no admin endpoint ${c.req.path}` }, 404)
   );

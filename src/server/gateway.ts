@@ -1,23 +1,24 @@
 /**
  * The gateway's lifecycle: validate a config, compile a snapshot, serve it on Deno.serve with an
- * admin listener, and drain on close. `createGateway` gives the same request path in-process,
- * without sockets, for users' own route tests.
+ * admin listener, reload it, and drain on close. `createGateway` gives the same request path
+ * in-process, without sockets, for users' own route tests.
  */
 import { ConfigError } from "../config/config_error.ts";
 import { formatIssues } from "../config/format_issues.ts";
 import { configHash } from "../config/hash.ts";
+import { loadConfigFile } from "../config/load.ts";
 import type { NormalizedConfig } from "../config/normalized.ts";
 import { validateConfig } from "../config/validate.ts";
+import { importInWorker } from "../config/worker_import.ts";
 import { startDemoServer } from "../demo/server.ts";
-import { type AccessLog, openAccessLog } from "../observe/access_log.ts";
 import { type Logger, stderrLogger } from "../observe/logger.ts";
-import { GatewayMetrics } from "../observe/metrics.ts";
-import { openBridges } from "../proxy/websocket.ts";
+import type { GatewayMetrics } from "../observe/metrics.ts";
 import { explain, type Explanation } from "../routing/explain.ts";
 import { matchInput } from "../routing/request_view.ts";
-import { UpstreamRegistry } from "../upstream/registry.ts";
-import { createAdminApp, type LoadStatus } from "./admin.ts";
-import { buildSnapshot, type Snapshot } from "./snapshot.ts";
+import { createAdminApp } from "./admin.ts";
+import { type ApplyResult, GatewayCore } from "./gateway_core.ts";
+import { ConfigReloader, type ReloadOutcome } from "./reloader.ts";
+import type { Snapshot } from "./snapshot.ts";
 
 /** Options that override what the config says (tests use port 0). */
 export interface GatewayOptions {
@@ -44,6 +45,8 @@ export interface Gateway {
   /** The snapshot being served. */
   readonly snapshot: Snapshot;
   readonly metrics: GatewayMetrics;
+  /** Validates and applies a new config; throws {@link ConfigError} and keeps the old one. */
+  reload(config: unknown): Promise<ApplyResult>;
   /** Releases pools and the access log. */
   close(): Promise<void>;
 }
@@ -56,6 +59,8 @@ export interface GatewayHandle extends Gateway {
   readonly adminUrl?: string;
   /** The demo upstream's URL, when started. */
   readonly demoUrl?: string;
+  /** Reloads the config file (for gateways started from a file). */
+  reloadFile?(): Promise<ReloadOutcome>;
   /** Stops accepting, drains in-flight requests (bounded by the drain timeout), releases all. */
   close(): Promise<void>;
 }
@@ -72,43 +77,41 @@ export function normalize(input: unknown, source = "inline"): NormalizedConfig {
   return result.config;
 }
 
-interface Core extends Gateway {
-  services: { upstreams: UpstreamRegistry; accessLog: AccessLog; logger: Logger };
-  lastLoad: LoadStatus;
+async function createCore(
+  config: NormalizedConfig,
+  hash: string,
+  options: GatewayOptions,
+): Promise<GatewayCore> {
+  const core = new GatewayCore(
+    options.logger ?? stderrLogger,
+    options.env ?? ((name) => Deno.env.get(name)),
+  );
+  await core.apply(config, hash, options.source ?? "inline");
+  return core;
 }
 
-async function createCore(config: NormalizedConfig, options: GatewayOptions): Promise<Core> {
-  const source = options.source ?? "inline";
-  const logger = options.logger ?? stderrLogger;
-  const metrics = new GatewayMetrics();
-  const upstreams = new UpstreamRegistry();
-  const accessLog = await openAccessLog(config.accessLog.to);
-  const hash = await configHash(config);
-  const snapshot = buildSnapshot(config, { version: 1, hash, source, loadedAt: new Date() }, {
-    upstreams,
-    metrics,
-    accessLog,
-    env: options.env ?? ((name) => Deno.env.get(name)),
-    onError: (error, requestId) =>
-      logger.log("error", "request failed inside the gateway", {
-        requestId,
-        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-      }),
-  });
-  metrics.setConfig(1, hash);
-  metrics.reloads.labels("success").inc();
+function inProcess<T extends object>(core: GatewayCore, source: string, extra: T): Gateway & T {
   return {
-    snapshot,
-    metrics,
-    services: { upstreams, accessLog, logger },
-    lastLoad: { at: new Date().toISOString(), result: "success" },
-    fetch: async (req, info) => await snapshot.fetch(req, info),
-    explain: (method, url, headers) =>
-      explain(snapshot.table, matchInput(method.toUpperCase(), url, new Headers(headers))),
-    async close() {
-      upstreams.closeAll();
-      await accessLog.close();
+    ...extra,
+    get snapshot() {
+      return core.snapshot;
     },
+    metrics: core.metrics,
+    fetch: (req, info) => core.fetch(req, info),
+    explain: (method, url, headers) =>
+      explain(core.snapshot.table, matchInput(method.toUpperCase(), url, new Headers(headers))),
+    async reload(input) {
+      let config: NormalizedConfig;
+      try {
+        config = normalize(input, source);
+      } catch (e) {
+        if (e instanceof ConfigError) core.rejected(e.issues, source);
+        throw e;
+      }
+      return await core.apply(config, await configHash(config), source);
+    },
+    close: () => core.close(),
+    ...extra,
   };
 }
 
@@ -123,26 +126,65 @@ async function createCore(config: NormalizedConfig, options: GatewayOptions): Pr
  * await gw.close();
  * ```
  */
-export function createGateway(config: unknown, options: GatewayOptions = {}): Promise<Gateway> {
-  return createCore(normalize(config, options.source), options);
+export async function createGateway(
+  config: unknown,
+  options: GatewayOptions = {},
+): Promise<Gateway> {
+  const normalized = normalize(config, options.source);
+  const core = await createCore(normalized, await configHash(normalized), options);
+  return inProcess(core, options.source ?? "inline", {});
 }
 
 /** Validates `config`, then serves it. Throws {@link ConfigError} when the config is invalid. */
-export function startGateway(
+export async function startGateway(
   config: unknown,
   options: GatewayOptions = {},
 ): Promise<GatewayHandle> {
-  return serveNormalized(normalize(config, options.source), options);
+  const normalized = normalize(config, options.source);
+  const core = await createCore(normalized, await configHash(normalized), options);
+  return serve(core, options);
 }
 
-/** Serves an already validated config (the CLI loads and validates files itself). */
-export async function serveNormalized(
-  config: NormalizedConfig,
-  options: GatewayOptions = {},
+/** Options for serving a config file. */
+export interface FileGatewayOptions extends GatewayOptions {
+  /** Reload when the file or a module it imports changes. Default `true`. */
+  watch?: boolean;
+}
+
+/**
+ * Loads `path` (in a Worker, like every reload), serves it, and reloads it on file changes,
+ * `reloadFile()` and admin `POST /reload`. Throws {@link ConfigError} when the file is invalid.
+ */
+export async function serveFile(
+  path: string,
+  options: FileGatewayOptions = {},
 ): Promise<GatewayHandle> {
-  const core = await createCore(config, options);
+  const loaded = await loadConfigFile(path, importInWorker);
+  if (!loaded.ok) {
+    throw new ConfigError(
+      loaded.errors,
+      formatIssues([...loaded.errors, ...loaded.warnings], path),
+    );
+  }
+  const core = await createCore(loaded.config, loaded.hash, { ...options, source: path });
+  if (loaded.warnings.length) {
+    core.logger.log("warn", "config warnings", {
+      warnings: loaded.warnings.map((w) => `${w.path}: ${w.message}`),
+    });
+  }
+  const reloader = new ConfigReloader(path, core);
+  await reloader.primed();
+  if (options.watch !== false) await reloader.watch();
+  return serve(core, { ...options, source: path }, reloader);
+}
+
+function serve(
+  core: GatewayCore,
+  options: GatewayOptions,
+  reloader?: ConfigReloader,
+): GatewayHandle {
   const cfg = core.snapshot.config;
-  const { logger } = core.services;
+  const { logger } = core;
   let draining = false;
 
   let demo: Deno.HttpServer<Deno.NetAddr> | undefined;
@@ -151,16 +193,19 @@ export async function serveNormalized(
   const listen = { ...cfg.listen, ...options.listen };
   const server = Deno.serve(
     { hostname: listen.hostname, port: listen.port, onListen() {} },
-    (req, info) => core.snapshot.fetch(req, info),
+    core.fetch,
   );
   let admin: Deno.HttpServer<Deno.NetAddr> | undefined;
   if (options.admin !== false && cfg.admin.enabled) {
     const a = { hostname: cfg.admin.hostname, port: cfg.admin.port, ...options.admin };
+    const token = cfg.admin.tokenEnv ? core.env(cfg.admin.tokenEnv) : undefined;
     const app = createAdminApp({
       current: () => core.snapshot,
       metrics: core.metrics,
       draining: () => draining,
       lastLoad: () => core.lastLoad,
+      reload: reloader ? () => reloader.reload("admin") : undefined,
+      token,
     });
     admin = Deno.serve({ hostname: a.hostname, port: a.port, onListen() {} }, app.fetch);
   }
@@ -177,32 +222,30 @@ export async function serveNormalized(
   const close = () =>
     closing ??= (async () => {
       draining = true;
-      const drained = await settleWithin(server.shutdown(), cfg.limits.drainTimeoutMs);
+      reloader?.close();
+      const drainMs = core.snapshot.config.limits.drainTimeoutMs;
+      const drained = await settleWithin(server.shutdown(), drainMs);
       if (!drained) {
         // Streams and sockets that outlive the drain are cut, so shutdown cannot hang forever.
         logger.log("warn", "drain timeout reached; closing remaining streams", {
-          drainTimeoutMs: cfg.limits.drainTimeoutMs,
+          drainTimeoutMs: drainMs,
+          open: core.live.size,
         });
-        for (const bridge of openBridges) bridge.close(1001, "gateway shutting down");
-        core.services.upstreams.closeAll();
+        await core.close();
         await settleWithin(server.finished, 2_000);
       }
-      for (const bridge of openBridges) bridge.close(1001, "gateway shutting down");
       await Promise.all([admin?.shutdown(), demo?.shutdown()]);
       await core.close();
       logger.log("info", "ferry stopped", { drained });
     })();
 
-  return {
-    ...core,
-    get snapshot() {
-      return core.snapshot;
-    },
+  return inProcess(core, options.source ?? "inline", {
     url,
     adminUrl: admin ? urlOf(admin.addr) : undefined,
     demoUrl: demo ? urlOf(demo.addr) : undefined,
+    reloadFile: reloader ? () => reloader.reload("admin") : undefined,
     close,
-  };
+  });
 }
 
 function urlOf(addr: Deno.NetAddr): string {

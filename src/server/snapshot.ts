@@ -3,7 +3,6 @@
  * The listener holds one reference to the current snapshot and swaps it atomically; requests
  * finish on the snapshot they started on.
  */
-import { Hono } from "hono";
 import type { NormalizedConfig } from "../config/normalized.ts";
 import type { AccessLog } from "../observe/access_log.ts";
 import type { GatewayMetrics } from "../observe/metrics.ts";
@@ -12,10 +11,10 @@ import type { PolicyMiddleware } from "../policies/policy.ts";
 import { policyDefinitions } from "../policies/registry.ts";
 import { CidrSet } from "../proxy/cidr.ts";
 import { forward } from "../proxy/forward.ts";
+import type { LiveConnections } from "../proxy/live.ts";
 import { ForwardedResolver } from "../proxy/forwarded.ts";
 import { createProxyHandler } from "../proxy/handler.ts";
 import { redirectResponse } from "../proxy/redirect.ts";
-import type { GatewayEnv } from "../proxy/state.ts";
 import { splitUrl } from "../routing/request_view.ts";
 import { RouteTable } from "../routing/route_table.ts";
 import type { UpstreamRegistry } from "../upstream/registry.ts";
@@ -35,12 +34,13 @@ export interface Snapshot extends ConfigIdentity {
   readonly table: RouteTable;
   readonly upstreams: ReadonlyMap<string, UpstreamRuntime>;
   /** Handles one request (Deno.serve's handler info as the second argument). */
-  fetch(req: Request, info?: unknown): Response | Promise<Response>;
+  fetch(req: Request, info?: unknown): Promise<Response>;
 }
 
 /** Long-lived services a snapshot uses. */
 export interface SnapshotServices {
   upstreams: UpstreamRegistry;
+  live: LiveConnections;
   metrics: GatewayMetrics;
   accessLog: AccessLog;
   env(name: string): string | undefined;
@@ -58,7 +58,7 @@ export function buildSnapshot(
   for (const [name, up] of Object.entries(config.upstreams)) {
     upstreams.set(name, services.upstreams.obtain(up));
   }
-  const maxBody = config.limits.maxBodyBytes;
+  const forwardEnv = { maxBodyBytes: config.limits.maxBodyBytes, live: services.live };
   const chains: RouteChain[] = table.routes.map(({ config: route }) => {
     const policies = route.use.map((entry, i) => ({
       name: entry.ref ?? `${route.name}.use[${i}]`,
@@ -66,13 +66,13 @@ export function buildSnapshot(
     }));
     let terminal: Terminal;
     if (route.redirect) {
-      terminal = (c, state) => {
-        const url = splitUrl(c.req.raw.url);
+      terminal = (req, state) => {
+        const url = splitUrl(req.url);
         return redirectResponse(route, state, url.path, url.query);
       };
     } else {
       const upstream = upstreams.get(route.upstream!)!;
-      terminal = (c, state) => forward(c.req.raw, state, upstream, maxBody);
+      terminal = (req, state) => forward(req, state, upstream, forwardEnv);
     }
     return composeChain(policies, terminal);
   });
@@ -84,15 +84,7 @@ export function buildSnapshot(
     accessLog: services.accessLog,
     onError: services.onError,
   });
-  const app = new Hono<GatewayEnv>();
-  app.all("*", handler);
-  return {
-    ...identity,
-    config,
-    table,
-    upstreams,
-    fetch: (req, info) => app.fetch(req, info),
-  };
+  return { ...identity, config, table, upstreams, fetch: handler };
 }
 
 function buildPolicy(kind: string, options: unknown, services: SnapshotServices): PolicyMiddleware {

@@ -73,6 +73,7 @@ Deno.test("a minimal config gets every documented default", () => {
     trust: { proxies: [] },
     accessLog: { to: "off" },
     limits: { maxBodyBytes: 10485760, drainTimeoutMs: 10000 },
+    reload: { debounceMs: 100, streamGraceMs: 30000 },
   });
 });
 

@@ -1,0 +1,109 @@
+/**
+ * Long-lived exchanges of one gateway (WebSocket bridges and streamed response bodies), by
+ * route. A reload closes those of changed or removed routes after a grace period and leaves
+ * the others alone; shutdown closes whatever outlives the drain.
+ */
+
+/** One open exchange. */
+export interface LiveEntry {
+  readonly routeName: string;
+  /** Ends it: a WebSocket with `code`, a stream by ending the body cleanly. */
+  close(code: number, reason: string): void;
+}
+
+/** The gateway's open exchanges. */
+export class LiveConnections {
+  readonly #entries = new Set<LiveEntry>();
+
+  add(entry: LiveEntry): void {
+    this.#entries.add(entry);
+  }
+
+  delete(entry: LiveEntry): void {
+    this.#entries.delete(entry);
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** How many are open on `routeName`. */
+  countOn(routeName: string): number {
+    let n = 0;
+    for (const e of this.#entries) if (e.routeName === routeName) n++;
+    return n;
+  }
+
+  /** Closes those on the given routes; returns how many. */
+  closeRoutes(routes: ReadonlySet<string>, code: number, reason: string): number {
+    let n = 0;
+    for (const e of [...this.#entries]) {
+      if (routes.has(e.routeName)) {
+        this.#entries.delete(e);
+        e.close(code, reason);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Closes everything (shutdown). */
+  closeAll(code: number, reason: string): void {
+    for (const e of [...this.#entries]) {
+      this.#entries.delete(e);
+      e.close(code, reason);
+    }
+  }
+
+  /**
+   * Wraps a streamed response body so it can be ended from outside. Ending it closes the
+   * client's body cleanly (SSE clients reconnect, and will land on the new route) and cancels
+   * the upstream side.
+   */
+  trackStream(routeName: string, body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+    const reader = body.getReader();
+    let controller!: ReadableStreamDefaultController<Uint8Array>;
+    let finished = false;
+    const entry: LiveEntry = {
+      routeName,
+      close: () => {
+        if (finished) return;
+        finished = true;
+        reader.cancel("route closed by the gateway").catch(() => {});
+        try {
+          controller.close();
+        } catch {
+          // already closed or errored
+        }
+      },
+    };
+    const done = () => {
+      finished = true;
+      this.#entries.delete(entry);
+    };
+    this.add(entry);
+    return new ReadableStream<Uint8Array>({
+      start: (c) => {
+        controller = c;
+      },
+      async pull(c) {
+        try {
+          const { done: end, value } = await reader.read();
+          if (finished) return;
+          if (end) {
+            done();
+            c.close();
+          } else c.enqueue(value);
+        } catch (e) {
+          if (finished) return;
+          done();
+          c.error(e);
+        }
+      },
+      cancel(reason) {
+        done();
+        return reader.cancel(reason);
+      },
+    }, { highWaterMark: 0 });
+  }
+}

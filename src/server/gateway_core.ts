@@ -1,0 +1,139 @@
+/**
+ * The part of a gateway that outlives config snapshots: metrics, upstream runtimes (pools,
+ * balancer and target state), open streams, the access log. `apply` compiles a new config and
+ * swaps it in atomically; requests already running finish on the snapshot they started with.
+ */
+import { affectedRoutes, type ConfigDiff, diffConfigs, diffSummary } from "../config/diff.ts";
+import type { ConfigIssue, NormalizedConfig } from "../config/normalized.ts";
+import { type AccessLog, openAccessLog } from "../observe/access_log.ts";
+import type { Logger } from "../observe/logger.ts";
+import { GatewayMetrics } from "../observe/metrics.ts";
+import { LiveConnections } from "../proxy/live.ts";
+import { UpstreamRegistry } from "../upstream/registry.ts";
+import type { LoadStatus } from "./admin.ts";
+import { buildSnapshot, type Snapshot, type SnapshotServices } from "./snapshot.ts";
+
+/** The result of applying a config. */
+export interface ApplyResult {
+  /** False when the config was identical to the one being served (nothing swapped). */
+  changed: boolean;
+  version: number;
+  diff: ConfigDiff;
+}
+
+/** Long-lived services and the current snapshot. */
+export class GatewayCore {
+  readonly metrics: GatewayMetrics = new GatewayMetrics();
+  readonly upstreams: UpstreamRegistry = new UpstreamRegistry();
+  readonly live: LiveConnections = new LiveConnections();
+  #snapshot: Snapshot | undefined;
+  #accessLog: AccessLog | undefined;
+  #accessLogKey = "";
+  #timers = new Set<ReturnType<typeof setTimeout>>();
+  lastLoad: LoadStatus = { at: new Date().toISOString(), result: "success" };
+
+  constructor(
+    readonly logger: Logger,
+    readonly env: (name: string) => string | undefined,
+  ) {}
+
+  /** The snapshot being served. */
+  get snapshot(): Snapshot {
+    if (!this.#snapshot) throw new Error("no config applied yet");
+    return this.#snapshot;
+  }
+
+  /** Handles a request on the current snapshot. */
+  fetch = (req: Request, info?: unknown): Promise<Response> => this.snapshot.fetch(req, info);
+
+  /** Compiles `config` and swaps it in. Throws only on bugs (the config is validated). */
+  async apply(config: NormalizedConfig, hash: string, source: string): Promise<ApplyResult> {
+    const previous = this.#snapshot;
+    const diff = diffConfigs(previous?.config, config);
+    this.lastLoad = { at: new Date().toISOString(), result: "success" };
+    if (previous && previous.hash === hash) {
+      return { changed: false, version: previous.version, diff };
+    }
+    const version = (previous?.version ?? 0) + 1;
+    const accessLog = await this.#accessLogFor(config);
+    const services: SnapshotServices = {
+      upstreams: this.upstreams,
+      live: this.live,
+      metrics: this.metrics,
+      accessLog,
+      env: this.env,
+      onError: (error, requestId) =>
+        this.logger.log("error", "request failed inside the gateway", {
+          requestId,
+          error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+        }),
+    };
+    const next = buildSnapshot(config, { version, hash, source, loadedAt: new Date() }, services);
+    this.#snapshot = next; // the swap: one reference, taken by each request as it arrives
+    this.metrics.setConfig(version, hash);
+    this.metrics.reloads.labels("success").inc();
+
+    if (previous) {
+      const grace = config.reload.streamGraceMs;
+      const retired = this.upstreams.retainOnly(new Set(next.upstreams.values()));
+      const affected = affectedRoutes(diff);
+      // In-flight requests on the old snapshot keep their pools until the grace period ends.
+      this.#later(grace, () => {
+        for (const upstream of retired) upstream.close();
+        if (affected.size) {
+          const closed = this.live.closeRoutes(affected, 1001, "route changed by a reload");
+          if (closed) this.logger.log("info", "closed streams of changed routes", { closed });
+        }
+      });
+    }
+    this.logger.log("info", previous ? "config reloaded" : "config loaded", {
+      version,
+      hash,
+      source,
+      changes: diffSummary(diff),
+    });
+    return { changed: true, version, diff };
+  }
+
+  /** Records a config that could not be loaded: the current snapshot keeps serving. */
+  rejected(errors: ConfigIssue[], source: string): void {
+    this.lastLoad = {
+      at: new Date().toISOString(),
+      result: "error",
+      errors: errors.map(({ path, message }) => ({ path, message })),
+    };
+    this.metrics.reloads.labels("error").inc();
+    this.logger.log("error", "config rejected; still serving the previous one", {
+      source,
+      version: this.#snapshot?.version,
+      errors: errors.map((e) => `${e.path}: ${e.message}`),
+    });
+  }
+
+  /** Releases everything (after the listener has drained). */
+  async close(): Promise<void> {
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+    this.live.closeAll(1001, "gateway shutting down");
+    this.upstreams.closeAll();
+    await this.#accessLog?.close();
+  }
+
+  async #accessLogFor(config: NormalizedConfig): Promise<AccessLog> {
+    const key = JSON.stringify(config.accessLog);
+    if (this.#accessLog && key === this.#accessLogKey) return this.#accessLog;
+    const previous = this.#accessLog;
+    this.#accessLog = await openAccessLog(config.accessLog.to);
+    this.#accessLogKey = key;
+    if (previous) this.#later(config.reload.streamGraceMs, () => void previous.close());
+    return this.#accessLog;
+  }
+
+  #later(ms: number, action: () => void): void {
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      action();
+    }, ms);
+    this.#timers.add(timer);
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * Hot reload of a config file: on a file change (watched folders), SIGHUP or `POST /reload`,
+ * load the file in a fresh Worker, validate it, and apply it. A bad file never takes the
+ * gateway down: the old config keeps serving and the errors go to the log, the reload metric
+ * and `/config`. Reloads are serialised; a request for one while another runs is coalesced.
+ */
+import { resolve } from "node:path";
+import { loadConfigFile, type ModuleImporter } from "../config/load.ts";
+import { contentFingerprint, localImports } from "../config/local_imports.ts";
+import { type FolderWatch, watchFolders } from "../config/watcher.ts";
+import { importInWorker } from "../config/worker_import.ts";
+import type { GatewayCore } from "./gateway_core.ts";
+
+/** Why a reload ran. */
+export type ReloadReason = "file" | "signal" | "admin" | "start";
+
+/** What one reload attempt did. */
+export type ReloadOutcome =
+  | { result: "unchanged" }
+  | { result: "success"; version: number }
+  | { result: "error"; errors: { path: string; message: string }[] };
+
+/** Reloads one config file into a gateway core. */
+export class ConfigReloader {
+  readonly path: string;
+  #fingerprint = "";
+  #files: string[] = [];
+  #watch: FolderWatch | undefined;
+  #running: Promise<ReloadOutcome> | undefined;
+  #again: Promise<ReloadOutcome> | undefined;
+  #closed = false;
+
+  constructor(
+    path: string,
+    private readonly core: GatewayCore,
+    private readonly importer: ModuleImporter = importInWorker,
+  ) {
+    this.path = resolve(path);
+  }
+
+  /** Loads and applies the file. At most one runs at a time; callers during one share the next. */
+  reload(reason: ReloadReason): Promise<ReloadOutcome> {
+    if (!this.#running) {
+      this.#running = this.#reloadOnce(reason).finally(() => this.#running = undefined);
+      return this.#running;
+    }
+    // One more run after the current one covers every request made meanwhile.
+    this.#again ??= this.#running.then(() => {
+      this.#again = undefined;
+      return this.reload(reason);
+    });
+    return this.#again;
+  }
+
+  /** Starts watching the config's folder and those of its local imports. */
+  async watch(): Promise<void> {
+    await this.#rewatch();
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#watch?.close();
+    this.#watch = undefined;
+  }
+
+  async #reloadOnce(reason: ReloadReason): Promise<ReloadOutcome> {
+    const files = await localImports(this.path);
+    const fingerprint = await contentFingerprint(files);
+    // A save that changed no byte (or an event on an unrelated file) is not a reload.
+    if (reason === "file" && fingerprint === this.#fingerprint) return { result: "unchanged" };
+    const loaded = await loadConfigFile(this.path, this.importer);
+    this.#fingerprint = fingerprint;
+    if (files.join("\n") !== this.#files.join("\n")) {
+      this.#files = files;
+      if (this.#watch) await this.#rewatch();
+    }
+    if (!loaded.ok) {
+      this.core.rejected(loaded.errors, this.path);
+      return { result: "error", errors: loaded.errors };
+    }
+    const applied = await this.core.apply(loaded.config, loaded.hash, this.path);
+    return applied.changed
+      ? { result: "success", version: applied.version }
+      : { result: "unchanged" };
+  }
+
+  async #rewatch(): Promise<void> {
+    if (this.#closed) return;
+    if (!this.#files.length) this.#files = await localImports(this.path);
+    this.#watch?.close();
+    const debounce = this.core.snapshot.config.reload.debounceMs;
+    this.#watch = watchFolders(this.#files, debounce, () => void this.reload("file"));
+  }
+
+  /** Seeds the fingerprint from the initial load, so the first no-op event is skipped. */
+  async primed(): Promise<void> {
+    this.#files = await localImports(this.path);
+    this.#fingerprint = await contentFingerprint(this.#files);
+  }
+}
