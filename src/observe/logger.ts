@@ -25,6 +25,15 @@ export const stderrLogger: Logger = {
   },
 };
 
+/** Passes on warnings and errors only: the default for in-process gateways in users' tests. */
+export function quietLogger(inner: Logger): Logger {
+  return {
+    log(level, message, fields) {
+      if (level === "warn" || level === "error") inner.log(level, message, fields);
+    },
+  };
+}
+
 /** Collects lines in memory (tests). */
 export class MemoryLogger implements Logger {
   readonly lines: { level: LogLevel; message: string; fields?: Record<string, unknown> }[] = [];

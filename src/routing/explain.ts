@@ -41,7 +41,11 @@ export function explain(table: RouteTable, input: MatchInput): Explanation {
 function failures(route: CompiledRoute, input: MatchInput): string[] {
   const reasons: string[] = [];
   if (route.path.match(input.segments) === null) {
-    reasons.push(`path "${input.path}" does not match "${route.path.source}"`);
+    reasons.push(
+      `path "${input.path}" does not match "${route.path.source}": ${
+        route.path.mismatch(input.segments)
+      }`,
+    );
   }
   for (const c of route.conditions) if (!c.test(input)) reasons.push(c.why(input));
   return reasons;

@@ -25,6 +25,8 @@ export interface PathPattern {
   readonly segments: readonly Segment[];
   /** Params captured from already-split request segments, or `null` when it does not match. */
   match(requestSegments: readonly string[]): Record<string, string> | null;
+  /** Why `requestSegments` does not match, for `explain` (only called when it does not). */
+  mismatch(requestSegments: readonly string[]): string;
 }
 
 const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -85,6 +87,7 @@ export function compilePathPattern(source: string): PathPattern {
     }
   });
   const hasParams = names.size > 0;
+  const shape = prefix ? `at least ${segments.length}` : `exactly ${segments.length}`;
   return {
     source,
     prefix,
@@ -107,6 +110,24 @@ export function compilePathPattern(source: string): PathPattern {
         if (seg.kind === "param") params[seg.name] = req[i];
       }
       return params;
+    },
+    mismatch(req) {
+      for (let i = 0; i < Math.min(segments.length, req.length); i++) {
+        const seg = segments[i];
+        const value = req[i];
+        if (seg.kind === "literal" && seg.value !== value) {
+          return `segment ${i + 1} is ${JSON.stringify(value)}, expected ${
+            JSON.stringify(seg.value)
+          }`;
+        }
+        if (seg.kind === "param" && value === "") return `:${seg.name} is empty`;
+        if (seg.kind === "param" && seg.constraint && !seg.constraint.test(value)) {
+          return `:${seg.name} is ${JSON.stringify(value)}, which does not match ${
+            seg.constraint.source.slice(4, -2)
+          }`;
+        }
+      }
+      return `the path has ${req.length} segment(s), ${JSON.stringify(source)} needs ${shape}`;
     },
   };
 }

@@ -11,7 +11,7 @@ import type { NormalizedConfig } from "../config/normalized.ts";
 import { validateConfig } from "../config/validate.ts";
 import { importInWorker } from "../config/worker_import.ts";
 import { startDemoServer } from "../demo/server.ts";
-import { type Logger, stderrLogger } from "../observe/logger.ts";
+import { type Logger, quietLogger, stderrLogger } from "../observe/logger.ts";
 import type { GatewayMetrics } from "../observe/metrics.ts";
 import { explain, type Explanation } from "../routing/explain.ts";
 import { matchInput } from "../routing/request_view.ts";
@@ -77,6 +77,12 @@ export function normalize(input: unknown, source = "inline"): NormalizedConfig {
   return result.config;
 }
 
+/** Validates a config object and builds a core serving it. */
+async function coreFor(config: unknown, options: GatewayOptions): Promise<GatewayCore> {
+  const normalized = normalize(config, options.source);
+  return await createCore(normalized, await configHash(normalized), options);
+}
+
 async function createCore(
   config: NormalizedConfig,
   hash: string,
@@ -130,9 +136,9 @@ export async function createGateway(
   config: unknown,
   options: GatewayOptions = {},
 ): Promise<Gateway> {
-  const normalized = normalize(config, options.source);
-  const core = await createCore(normalized, await configHash(normalized), options);
-  return inProcess(core, options.source ?? "inline", {});
+  // In a user's `deno test`, start-up chatter is noise: only warnings and errors by default.
+  options = { ...options, logger: options.logger ?? quietLogger(stderrLogger) };
+  return inProcess(await coreFor(config, options), options.source ?? "inline", {});
 }
 
 /** Validates `config`, then serves it. Throws {@link ConfigError} when the config is invalid. */
@@ -140,9 +146,7 @@ export async function startGateway(
   config: unknown,
   options: GatewayOptions = {},
 ): Promise<GatewayHandle> {
-  const normalized = normalize(config, options.source);
-  const core = await createCore(normalized, await configHash(normalized), options);
-  return serve(core, options);
+  return serve(await coreFor(config, options), options);
 }
 
 /** Options for serving a config file. */

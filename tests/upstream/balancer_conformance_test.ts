@@ -7,25 +7,13 @@ import assert from "node:assert/strict";
 import type { Balancer, PickContext } from "../../src/upstream/balancers/balancer.ts";
 import { createBalancer } from "../../src/upstream/balancers/create.ts";
 import { Target } from "../../src/upstream/target.ts";
+import { seededRandom } from "../helpers/random.ts";
 
 interface ConformanceCase {
   name: string;
   make(targets: Target[]): Balancer;
   /** The context of the i-th request: every request carries a different key. */
   ctx(i: number): PickContext;
-}
-
-/** A small seeded generator (xorshift32) so that random balancers behave the same every run. */
-function seededRandom(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 2 ** 32;
-  };
 }
 
 /** Request i: header `x-user: user-i`, cookie `session=s-i`, and a client IP unique to i. */

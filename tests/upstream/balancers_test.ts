@@ -7,6 +7,7 @@ import { hashString } from "../../src/upstream/balancers/hash.ts";
 import { LeastRequestBalancer } from "../../src/upstream/balancers/least_request.ts";
 import { RoundRobinBalancer } from "../../src/upstream/balancers/round_robin.ts";
 import { Target } from "../../src/upstream/target.ts";
+import { seededRandom } from "../helpers/random.ts";
 
 const noKey: PickContext = { header: () => null, cookie: () => undefined, clientIp: "" };
 
@@ -20,19 +21,6 @@ function userContext(user: string): PickContext {
     header: (name) => (name === "x-user" ? user : null),
     cookie: () => undefined,
     clientIp: "",
-  };
-}
-
-/** A small seeded generator (xorshift32) so that random draws are the same every run. */
-function seededRandom(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 2 ** 32;
   };
 }
 
