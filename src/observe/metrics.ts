@@ -1,10 +1,22 @@
 /**
  * Prometheus metrics (prom-client) on a registry per gateway, so several gateways in one process
- * (tests, embedding) never collide. Label children are cached per label set: prom-client hashes
- * labels on every `labels()` call, which is the kind of per-request cost that made Kong's metrics
- * plugin notorious, so the hot path does one Map lookup instead.
+ * (tests, embedding) never collide. Per-request series are plain accumulators (`hot_metrics.ts`)
+ * looked up by route, method and status: the kind of per-request cost that made Kong's metrics
+ * plugin notorious stays off the hot path.
  */
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Registry } from "prom-client";
+import {
+  type CounterSeries,
+  type HistogramSeries,
+  HotCounter,
+  HotHistogram,
+} from "./hot_metrics.ts";
+
+interface RouteSeries {
+  duration: HistogramSeries;
+  /** By method label, then by exact status (both bounded), looked up without building strings. */
+  byKey: Map<string, Map<number, CounterSeries>>;
+}
 
 /** Buckets for a proxy: sub-millisecond up to a minute. */
 export const DURATION_BUCKETS = [
@@ -38,39 +50,32 @@ export function statusClass(status: number): string {
   return `${Math.floor(status / 100)}xx`;
 }
 
-interface RequestSeries {
-  inc(): void;
-}
-interface DurationSeries {
-  observe(v: number): void;
-}
-
 /** The gateway's metrics and their registry. */
 export class GatewayMetrics {
   readonly registry: Registry = new Registry();
-  readonly requests: Counter<"route" | "method" | "status_class">;
-  readonly duration: Histogram<"route">;
+  readonly requests: HotCounter;
+  readonly duration: HotHistogram;
   readonly inflight: Gauge;
   readonly reloads: Counter<"result">;
   readonly configInfo: Gauge<"version" | "hash">;
-  readonly #requestSeries = new Map<string, RequestSeries>();
-  readonly #durationSeries = new Map<string, DurationSeries>();
+  /** Per route: its duration series and its request series by method and status class. */
+  readonly #routes = new Map<string, RouteSeries>();
 
   constructor() {
     const registers = [this.registry];
-    this.requests = new Counter({
-      name: "ferry_requests_total",
-      help: "Requests handled, by route name, method and status class.",
-      labelNames: ["route", "method", "status_class"],
-      registers,
-    });
-    this.duration = new Histogram({
-      name: "ferry_request_duration_seconds",
-      help: "Time from request arrival to response headers, by route.",
-      labelNames: ["route"],
-      buckets: DURATION_BUCKETS,
-      registers,
-    });
+    this.requests = new HotCounter(
+      "ferry_requests_total",
+      "Requests handled, by route name, method and status class.",
+      ["route", "method", "status_class"],
+      this.registry,
+    );
+    this.duration = new HotHistogram(
+      "ferry_request_duration_seconds",
+      "Time from request arrival to response headers, by route.",
+      ["route"],
+      DURATION_BUCKETS,
+      this.registry,
+    );
     this.inflight = new Gauge({
       name: "ferry_requests_in_flight",
       help: "Requests currently being handled.",
@@ -92,23 +97,22 @@ export class GatewayMetrics {
 
   /** Records one finished request. */
   observe(route: string, method: string, status: number, seconds: number): void {
+    let r = this.#routes.get(route);
+    if (!r) {
+      this.#routes.set(route, r = { duration: this.duration.series(route), byKey: new Map() });
+    }
+    // Keyed by the bounded method label, never the raw method: clients choose methods freely.
     const m = methodLabel(method);
-    const cls = statusClass(status);
-    const key = `${route}\0${m}\0${cls}`;
-    let series = this.#requestSeries.get(key);
+    let byStatus = r.byKey.get(m);
+    if (!byStatus) r.byKey.set(m, byStatus = new Map());
+    let series = byStatus.get(status);
     if (!series) {
-      series = this.requests.labels(route, m, cls);
-      this.#requestSeries.set(key, series);
+      series = this.requests.series(route, m, statusClass(status));
+      byStatus.set(status, series);
     }
-    series.inc();
-    let dur = this.#durationSeries.get(route);
-    if (!dur) {
-      dur = this.duration.labels(route);
-      this.#durationSeries.set(route, dur);
-    }
-    dur.observe(seconds);
+    series.value++;
+    r.duration.observe(seconds);
   }
-
   /** Marks `version`/`hash` as the config being served. */
   setConfig(version: number, hash: string): void {
     this.configInfo.reset();

@@ -7,7 +7,7 @@
 import type { AccessLog } from "../observe/access_log.ts";
 import type { GatewayMetrics } from "../observe/metrics.ts";
 import type { RouteChain } from "../policies/chain.ts";
-import { matchInput, splitUrl } from "../routing/request_view.ts";
+import { RequestView, splitUrl } from "../routing/request_view.ts";
 import type { RouteTable } from "../routing/route_table.ts";
 import type { ForwardedResolver } from "./forwarded.ts";
 import { problem } from "./problem.ts";
@@ -51,13 +51,13 @@ export function createProxyHandler(
       if (framing) {
         res = problem(400, "bad-request", framing, requestId, { connection: "close" });
       } else {
-        const input = matchInput(req.method, req.url, req.headers);
+        const url = splitUrl(req.url);
+        const input = new RequestView(req.method, url, req.headers);
         const match = table.match(input);
         if (!match) {
           res = problem(404, "no-route", `no route matches ${req.method} ${input.path}`, requestId);
         } else {
           routeName = match.route.config.name;
-          const url = splitUrl(req.url);
           const view = forwarded.resolve(peer, req.headers, proto(req.url), url.host);
           state = {
             requestId,

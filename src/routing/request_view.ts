@@ -56,24 +56,40 @@ export function normalizeHost(authority: string): string {
   return host.toLowerCase();
 }
 
+/** A request as routing sees it: a class, so building one per request allocates no closures. */
+export class RequestView implements MatchInput {
+  readonly host: string;
+  readonly path: string;
+  readonly segments: readonly string[];
+  readonly query: string;
+  #params: URLSearchParams | undefined;
+
+  constructor(
+    readonly method: string,
+    parts: UrlParts,
+    private readonly headers: { get(name: string): string | null },
+  ) {
+    this.host = normalizeHost(parts.host);
+    this.path = parts.path;
+    this.segments = splitPath(parts.path);
+    this.query = parts.query;
+  }
+
+  header(name: string): string | null {
+    return this.headers.get(name);
+  }
+
+  queryParam(name: string): string | null {
+    this.#params ??= new URLSearchParams(this.query);
+    return this.#params.get(name);
+  }
+}
+
 /** Builds a {@link MatchInput} over a request's method, URL and headers. */
 export function matchInput(
   method: string,
   url: string,
   headers: { get(name: string): string | null },
 ): MatchInput {
-  const parts = splitUrl(url);
-  let params: URLSearchParams | undefined;
-  return {
-    method,
-    host: normalizeHost(parts.host),
-    path: parts.path,
-    segments: splitPath(parts.path),
-    query: parts.query,
-    header: (name) => headers.get(name),
-    queryParam(name) {
-      params ??= new URLSearchParams(parts.query);
-      return params.get(name);
-    },
-  };
+  return new RequestView(method, splitUrl(url), headers);
 }
