@@ -44,6 +44,12 @@ export { ConfigError } from "./src/config/config_error.ts";
 export { headers, type HeadersOptions } from "./src/policies/headers.ts";
 /** The `rewrite` policy: strip or add a path prefix, or rewrite the path by regex. */
 export { rewrite } from "./src/policies/rewrite.ts";
+/** The `custom` policy: your own module exporting a Hono-style middleware factory. */
+export {
+  custom,
+  type CustomPolicyFactory,
+  type CustomPolicyOptions,
+} from "./src/policies/custom.ts";
 /** Policy middleware shape, for custom policies. */
 export type { PolicyMiddleware } from "./src/policies/policy.ts";
 /** Per-request state a policy reads and edits (`c.var.proxy`). */

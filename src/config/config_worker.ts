@@ -3,7 +3,7 @@
  * Worker per load sees every edit, nested imports included, and its whole module graph is
  * freed when it is terminated, so memory stays flat over thousands of reloads.
  */
-import { importDefaultExport } from "./load.ts";
+import { importDefaultExport } from "./import_module.ts";
 
 /** The message the Worker answers with. */
 export type WorkerAnswer = { ok: true; value: unknown } | { ok: false; message: string };

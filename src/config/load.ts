@@ -4,9 +4,9 @@
  * module that throws, no default export) becomes an issue at path `"(file)"`; nothing throws.
  */
 import { extname, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { configHash } from "./hash.ts";
+import { errorText, importDefaultExport, type ImportOutcome } from "./import_module.ts";
 import type { ConfigIssue, NormalizedConfig } from "./normalized.ts";
 import { validateConfig } from "./validate.ts";
 
@@ -78,31 +78,6 @@ export async function loadConfigFile(
   }
 }
 
-/** The default export of a config module, or why there is none. */
-export type ImportOutcome = { ok: true; value: unknown } | { ok: false; message: string };
-
-/**
- * Imports a config module and takes its default export. Kept apart, and returning plain data
- * rather than throwing, so hot reload can run it inside a Worker and post the outcome back
- * (re-importing in the main isolate leaks and misses edits to nested imports).
- */
-export async function importDefaultExport(absolutePath: string): Promise<ImportOutcome> {
-  let module: Record<string, unknown>;
-  try {
-    module = await import(pathToFileURL(absolutePath).href);
-  } catch (e) {
-    return { ok: false, message: describeImportError(e) };
-  }
-  if (!("default" in module)) {
-    return {
-      ok: false,
-      message: "the config module has no default export: add " +
-        "`export default defineConfig({ ... })`",
-    };
-  }
-  return { ok: true, value: module.default };
-}
-
 /** A parse failure, in one line that says what and where. */
 class LoadError extends Error {}
 
@@ -140,54 +115,4 @@ function describeLoadError(path: string, e: unknown): string {
   return `cannot load "${path}": ${errorText(e)}`;
 }
 
-/**
- * One line for an import failure. Deno's messages carry colour codes, a code frame and file
- * URLs; keep the reason and the location, written as a path.
- */
-function describeImportError(e: unknown): string {
-  const lines = stripColours(e instanceof Error ? e.message : String(e))
-    .split("\n").map((l) => l.trim()).filter((l) => l !== "");
-  const reason = withPaths(lines[0] ?? "unknown error");
-  if ((e as { code?: unknown })?.code === "ERR_MODULE_NOT_FOUND") {
-    // Deno reports both a syntax error and a missing import as "module not found" errors.
-    const at = lines.slice(1).map((l) => /^at (file:\/\/\S+)$/.exec(l)?.[1]).find((l) => l);
-    const where = at ? ` (at ${filePath(at)})` : "";
-    return reason.startsWith("SyntaxError: ")
-      ? `syntax error in the config module: ${reason.slice("SyntaxError: ".length)}${where}`
-      : `the config module imports something that cannot be found: ${reason}${where}`;
-  }
-  const named = e instanceof Error && e.name !== "Error" && !reason.startsWith(e.name)
-    ? `${e.name}: ${reason}`
-    : reason;
-  // Where it was thrown: the first frame in a file, unless the message already says so.
-  const frame = e instanceof Error
-    ? /(file:\/\/[^\s)]+:\d+:\d+)/.exec(e.stack ?? "")?.[1]
-    : undefined;
-  const where = frame && !named.includes(filePath(frame)) ? ` (at ${filePath(frame)})` : "";
-  return `the config module failed while loading: ${named}${where}`;
-}
-
-/** `file:///a/b.ts:3:5` → `/a/b.ts:3:5`. */
-function filePath(location: string): string {
-  const match = /^(file:\/\/.+?)(:\d+:\d+)?$/.exec(location);
-  if (!match) return location;
-  try {
-    return fileURLToPath(match[1]) + (match[2] ?? "");
-  } catch {
-    return location;
-  }
-}
-
-/** Rewrites file URLs in a message as paths. */
-function withPaths(message: string): string {
-  return message.replace(/file:\/\/[^\s"')]+/g, (url) => filePath(url));
-}
-
-function errorText(e: unknown): string {
-  return stripColours(e instanceof Error ? e.message : String(e));
-}
-
-function stripColours(text: string): string {
-  // deno-lint-ignore no-control-regex
-  return text.replace(/\x1b\[[0-9;]*m/g, "");
-}
+export { importDefaultExport, type ImportOutcome };

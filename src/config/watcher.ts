@@ -15,7 +15,7 @@ export interface FolderWatch {
 /** Calls `onChange` once per burst of events (quiet for `debounceMs`) in the given folders. */
 export function watchFolders(
   files: readonly string[],
-  debounceMs: number,
+  debounceMs: () => number,
   onChange: () => void,
 ): FolderWatch {
   const folders = [...new Set(files.map((f) => dirname(f)))];
@@ -29,7 +29,7 @@ export function watchFolders(
         clearTimeout(timer);
         timer = setTimeout(() => {
           if (!closed) onChange();
-        }, debounceMs);
+        }, debounceMs());
       }
     } catch {
       // The watcher ends when closed, or when a watched folder disappears; the next reload

@@ -2,7 +2,7 @@
  * Imports a config module in a throwaway Worker (see `config_worker.ts` for why). A module that
  * never finishes evaluating (a top-level await that hangs) is cut off after `timeoutMs`.
  */
-import type { ImportOutcome } from "./load.ts";
+import type { ImportOutcome } from "./import_module.ts";
 
 /** Imports `absolutePath` in a new Worker and terminates it afterwards. */
 export function importInWorker(absolutePath: string, timeoutMs = 10_000): Promise<ImportOutcome> {

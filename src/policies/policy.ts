@@ -13,6 +13,8 @@ import type { GatewayEnv } from "../proxy/state.ts";
 export interface PolicyEnv {
   /** Reads an environment variable (secrets are referenced by name). */
   env(name: string): string | undefined;
+  /** The preloaded factory of a `custom` policy module, by its specifier. */
+  customModule?(specifier: string): (options: Record<string, unknown>) => PolicyMiddleware;
 }
 
 /** A policy middleware: Hono's shape, with Ferry's per-request state in `c.var.proxy`. */

@@ -1,3 +1,4 @@
+import { customPolicy } from "./custom.ts";
 import { headersPolicy } from "./headers.ts";
 import type { PolicyDefinition } from "./policy.ts";
 import { rewritePolicy } from "./rewrite.ts";
@@ -11,4 +12,5 @@ export const policyDefinitions: ReadonlyMap<string, PolicyDefinition<string, any
 >([
   [headersPolicy.kind, headersPolicy],
   [rewritePolicy.kind, rewritePolicy],
+  [customPolicy.kind, customPolicy],
 ]);

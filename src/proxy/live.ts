@@ -34,12 +34,19 @@ export class LiveConnections {
     return n;
   }
 
-  /** Closes those on the given routes; returns how many. */
-  closeRoutes(routes: ReadonlySet<string>, code: number, reason: string): number {
+  /** The entries open on the given routes right now (a reload notes them at swap time). */
+  openOn(routes: ReadonlySet<string>): LiveEntry[] {
+    return [...this.#entries].filter((e) => routes.has(e.routeName));
+  }
+
+  /**
+   * Closes those of `entries` still open; returns how many. Entries opened later (on the new
+   * config, after the swap) are not in the list and stay open.
+   */
+  close(entries: readonly LiveEntry[], code: number, reason: string): number {
     let n = 0;
-    for (const e of [...this.#entries]) {
-      if (routes.has(e.routeName)) {
-        this.#entries.delete(e);
+    for (const e of entries) {
+      if (this.#entries.delete(e)) {
         e.close(code, reason);
         n++;
       }

@@ -40,6 +40,15 @@ export function isLoopback(ip: string | undefined): boolean {
   return n === LOOPBACK_V6 || (n >> 24n) === (LOOPBACK_V4 >> 24n);
 }
 
+/** Compares secrets in time that does not depend on where they differ. */
+export function sameSecret(a: string, b: string): boolean {
+  const x = new TextEncoder().encode(a);
+  const y = new TextEncoder().encode(b);
+  let diff = x.length ^ y.length;
+  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
+  return diff === 0;
+}
+
 /** Builds the admin Hono app. */
 export function createAdminApp(deps: AdminDeps): Hono {
   const app = new Hono();
@@ -69,8 +78,9 @@ export function createAdminApp(deps: AdminDeps): Hono {
   app.post("/reload", async (c) => {
     const peer = (c.env as { remoteAddr?: { hostname?: string } } | undefined)?.remoteAddr
       ?.hostname;
-    const bearer = c.req.header("authorization")?.replace(/^Bearer\s+/i, "");
-    const allowed = isLoopback(peer) || (deps.token !== undefined && bearer === deps.token);
+    const bearer = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "")?.[1];
+    const allowed = isLoopback(peer) ||
+      (deps.token !== undefined && bearer !== undefined && sameSecret(bearer, deps.token));
     if (!allowed) {
       return c.json({
         title: "Forbidden",

@@ -226,7 +226,7 @@ function serve(
   const close = () =>
     closing ??= (async () => {
       draining = true;
-      reloader?.close();
+      await reloader?.close();
       const drainMs = core.snapshot.config.limits.drainTimeoutMs;
       const drained = await settleWithin(server.shutdown(), drainMs);
       if (!drained) {

@@ -8,10 +8,20 @@ import type { ConfigIssue, NormalizedConfig } from "../config/normalized.ts";
 import { type AccessLog, openAccessLog } from "../observe/access_log.ts";
 import type { Logger } from "../observe/logger.ts";
 import { GatewayMetrics } from "../observe/metrics.ts";
+import { ConfigError } from "../config/config_error.ts";
+import { CustomModuleError, CustomModules } from "../policies/custom_modules.ts";
 import { LiveConnections } from "../proxy/live.ts";
 import { UpstreamRegistry } from "../upstream/registry.ts";
 import type { LoadStatus } from "./admin.ts";
 import { buildSnapshot, type Snapshot, type SnapshotServices } from "./snapshot.ts";
+
+/** A config arrived after the gateway closed: it is dropped. */
+export class GatewayClosedError extends Error {
+  constructor() {
+    super("the gateway is closed");
+    this.name = "GatewayClosedError";
+  }
+}
 
 /** The result of applying a config. */
 export interface ApplyResult {
@@ -30,6 +40,9 @@ export class GatewayCore {
   #accessLog: AccessLog | undefined;
   #accessLogKey = "";
   #timers = new Set<ReturnType<typeof setTimeout>>();
+  readonly #custom = new CustomModules();
+  #closed = false;
+  #appliedKey = "";
   lastLoad: LoadStatus = { at: new Date().toISOString(), result: "success" };
 
   constructor(
@@ -48,12 +61,28 @@ export class GatewayCore {
 
   /** Compiles `config` and swaps it in. Throws only on bugs (the config is validated). */
   async apply(config: NormalizedConfig, hash: string, source: string): Promise<ApplyResult> {
+    if (this.#closed) throw new GatewayClosedError();
     const previous = this.#snapshot;
     const diff = diffConfigs(previous?.config, config);
+    let custom;
+    try {
+      custom = await this.#custom.prepare(config, CustomModules.baseFor(source));
+    } catch (e) {
+      if (!(e instanceof CustomModuleError)) throw e;
+      throw new ConfigError(
+        [{ path: e.path, message: e.message, severity: "error" }],
+        `error   ${e.path}: ${e.message}`,
+      );
+    }
     this.lastLoad = { at: new Date().toISOString(), result: "success" };
-    if (previous && previous.hash === hash) {
+    // A custom policy module can change while the config does not: both decide "unchanged".
+    const key = `${hash}|${custom.fingerprint}`;
+    if (previous && this.#appliedKey === key) {
       return { changed: false, version: previous.version, diff };
     }
+    this.#appliedKey = key;
+    // Loading took time: the gateway may have closed meanwhile, and must not grow again.
+    if (this.#closed) throw new GatewayClosedError();
     const version = (previous?.version ?? 0) + 1;
     const accessLog = await this.#accessLogFor(config);
     const services: SnapshotServices = {
@@ -62,6 +91,7 @@ export class GatewayCore {
       metrics: this.metrics,
       accessLog,
       env: this.env,
+      customModule: custom.lookup,
       onError: (error, requestId) =>
         this.logger.log("error", "request failed inside the gateway", {
           requestId,
@@ -76,14 +106,14 @@ export class GatewayCore {
     if (previous) {
       const grace = config.reload.streamGraceMs;
       const retired = this.upstreams.retainOnly(new Set(next.upstreams.values()));
-      const affected = affectedRoutes(diff);
+      // Only what is open now, on the old definitions: streams opened after the swap are
+      // on the new config and must not be cut by this reload's timer.
+      const stale = this.live.openOn(affectedRoutes(diff));
       // In-flight requests on the old snapshot keep their pools until the grace period ends.
       this.#later(grace, () => {
         for (const upstream of retired) upstream.close();
-        if (affected.size) {
-          const closed = this.live.closeRoutes(affected, 1001, "route changed by a reload");
-          if (closed) this.logger.log("info", "closed streams of changed routes", { closed });
-        }
+        const closed = this.live.close(stale, 1001, "route changed by a reload");
+        if (closed) this.logger.log("info", "closed streams of changed routes", { closed });
       });
     }
     this.logger.log("info", previous ? "config reloaded" : "config loaded", {
@@ -112,6 +142,7 @@ export class GatewayCore {
 
   /** Releases everything (after the listener has drained). */
   async close(): Promise<void> {
+    this.#closed = true;
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
     this.live.closeAll(1001, "gateway shutting down");

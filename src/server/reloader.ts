@@ -9,7 +9,10 @@ import { loadConfigFile, type ModuleImporter } from "../config/load.ts";
 import { contentFingerprint, localImports } from "../config/local_imports.ts";
 import { type FolderWatch, watchFolders } from "../config/watcher.ts";
 import { importInWorker } from "../config/worker_import.ts";
-import type { GatewayCore } from "./gateway_core.ts";
+import { ConfigError } from "../config/config_error.ts";
+import type { NormalizedConfig } from "../config/normalized.ts";
+import { CustomModules } from "../policies/custom_modules.ts";
+import { GatewayClosedError, type GatewayCore } from "./gateway_core.ts";
 
 /** Why a reload ran. */
 export type ReloadReason = "file" | "signal" | "admin" | "start";
@@ -40,6 +43,7 @@ export class ConfigReloader {
 
   /** Loads and applies the file. At most one runs at a time; callers during one share the next. */
   reload(reason: ReloadReason): Promise<ReloadOutcome> {
+    if (this.#closed) return Promise.resolve({ result: "unchanged" });
     if (!this.#running) {
       this.#running = this.#reloadOnce(reason).finally(() => this.#running = undefined);
       return this.#running;
@@ -57,44 +61,67 @@ export class ConfigReloader {
     await this.#rewatch();
   }
 
-  close(): void {
+  /** Stops watching and accepting reloads; resolves when a reload in flight has finished. */
+  async close(): Promise<void> {
     this.#closed = true;
     this.#watch?.close();
     this.#watch = undefined;
+    await this.#again?.catch(() => {});
+    await this.#running?.catch(() => {});
   }
 
   async #reloadOnce(reason: ReloadReason): Promise<ReloadOutcome> {
-    const files = await localImports(this.path);
+    // The config's imports plus the custom policy modules the last good config named.
+    const files = [...new Set([...(await localImports(this.path)), ...this.#files])];
     const fingerprint = await contentFingerprint(files);
     // A save that changed no byte (or an event on an unrelated file) is not a reload.
     if (reason === "file" && fingerprint === this.#fingerprint) return { result: "unchanged" };
     const loaded = await loadConfigFile(this.path, this.importer);
+    if (this.#closed) return { result: "unchanged" };
     this.#fingerprint = fingerprint;
-    if (files.join("\n") !== this.#files.join("\n")) {
-      this.#files = files;
-      if (this.#watch) await this.#rewatch();
-    }
     if (!loaded.ok) {
       this.core.rejected(loaded.errors, this.path);
       return { result: "error", errors: loaded.errors };
     }
-    const applied = await this.core.apply(loaded.config, loaded.hash, this.path);
-    return applied.changed
-      ? { result: "success", version: applied.version }
-      : { result: "unchanged" };
+    await this.#watchFilesOf(loaded.config);
+    try {
+      const applied = await this.core.apply(loaded.config, loaded.hash, this.path);
+      return applied.changed
+        ? { result: "success", version: applied.version }
+        : { result: "unchanged" };
+    } catch (e) {
+      if (e instanceof GatewayClosedError) return { result: "unchanged" };
+      if (!(e instanceof ConfigError)) throw e;
+      this.core.rejected(e.issues, this.path);
+      return { result: "error", errors: e.issues };
+    }
+  }
+
+  /**
+   * Watches the config's local imports and its custom policy modules (named by string, not
+   * imported, so the import scan alone would miss them).
+   */
+  async #watchFilesOf(config: NormalizedConfig): Promise<void> {
+    const custom = await CustomModules.filesOf(config, CustomModules.baseFor(this.path));
+    const files = [...new Set([...(await localImports(this.path)), ...custom])].sort();
+    if (files.join("\n") !== this.#files.join("\n")) {
+      this.#files = files;
+      if (this.#watch) await this.#rewatch();
+    }
   }
 
   async #rewatch(): Promise<void> {
     if (this.#closed) return;
     if (!this.#files.length) this.#files = await localImports(this.path);
     this.#watch?.close();
-    const debounce = this.core.snapshot.config.reload.debounceMs;
+    // Read per burst, so a reload that changes `reload.debounce` takes effect at once.
+    const debounce = () => this.core.snapshot.config.reload.debounceMs;
     this.#watch = watchFolders(this.#files, debounce, () => void this.reload("file"));
   }
 
   /** Seeds the fingerprint from the initial load, so the first no-op event is skipped. */
   async primed(): Promise<void> {
-    this.#files = await localImports(this.path);
+    await this.#watchFilesOf(this.core.snapshot.config);
     this.#fingerprint = await contentFingerprint(this.#files);
   }
 }

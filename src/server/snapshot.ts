@@ -44,6 +44,8 @@ export interface SnapshotServices {
   metrics: GatewayMetrics;
   accessLog: AccessLog;
   env(name: string): string | undefined;
+  /** Preloaded `custom` policy factories by module specifier. */
+  customModule?(specifier: string): (options: Record<string, unknown>) => PolicyMiddleware;
   onError(error: unknown, requestId: string): void;
 }
 
@@ -90,5 +92,5 @@ export function buildSnapshot(
 function buildPolicy(kind: string, options: unknown, services: SnapshotServices): PolicyMiddleware {
   const definition = policyDefinitions.get(kind);
   if (!definition) throw new Error(`unknown policy kind "${kind}" passed validation`);
-  return definition.create(options, { env: services.env });
+  return definition.create(options, { env: services.env, customModule: services.customModule });
 }

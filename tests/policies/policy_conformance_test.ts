@@ -11,6 +11,8 @@ import assert from "node:assert/strict";
 import { validateConfig } from "../../src/config/validate.ts";
 import type { PolicyDefinition } from "../../src/policies/policy.ts";
 import { policyDefinitions } from "../../src/policies/registry.ts";
+import type { CustomPolicyFactory } from "../../src/policies/custom.ts";
+import passThrough from "../fixtures/policies/pass_through.ts";
 import { startEchoUpstream, startTestGateway } from "../helpers/gateway.ts";
 
 interface Sample {
@@ -22,6 +24,8 @@ interface Sample {
   unknownKey: string;
   /** Environment the policy reads while built (secrets are read by name). */
   env?: Record<string, string>;
+  /** Preloaded custom policy modules by specifier (the gateway imports them before building). */
+  modules?: Record<string, CustomPolicyFactory>;
 }
 
 const SAMPLES: Record<string, Sample> = {
@@ -37,6 +41,13 @@ const SAMPLES: Record<string, Sample> = {
     valid: { stripPrefix: "/conformance", addPrefix: "/echo" },
     invalid: { stripprefix: "/conformance" },
     unknownKey: "stripprefix",
+  },
+  custom: {
+    // Inline configs resolve modules from the working folder: `deno task test` runs at the root.
+    valid: { module: "./tests/fixtures/policies/pass_through.ts", options: { any: "thing" } },
+    modules: { "./tests/fixtures/policies/pass_through.ts": passThrough },
+    invalid: { module: "./tests/fixtures/policies/pass_through.ts", option: {} },
+    unknownKey: "option",
   },
 };
 
@@ -76,7 +87,11 @@ async function conforms(
 
   await t.step("create() builds a middleware once from validated options", () => {
     const options = definition.schema.parse(sample.valid);
-    const middleware = definition.create(options, { env: (name) => sample.env?.[name] });
+    const middleware = definition.create(options, {
+      env: (name) => sample.env?.[name],
+      // The gateway preloads custom modules before it builds policies; so does this test.
+      customModule: (specifier) => sample.modules![specifier],
+    });
     assert.equal(typeof middleware, "function");
     assert.equal(middleware.length, 2, "a Hono-style (c, next) middleware");
   });

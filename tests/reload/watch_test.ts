@@ -1,0 +1,214 @@
+/**
+ * The file watch: saves are picked up whether the editor writes in place or renames a temp file
+ * over the config (new inode), for the config and for a module it imports (also one imported
+ * only after a reload, and through a ConfigMap-style symlink swap); a save that changes no byte
+ * reloads nothing; a burst of saves is debounced into at most two reloads; a reload that changes
+ * `reload.debounce` applies it to the running watch.
+ */
+import assert from "node:assert/strict";
+import { startUpstream, type TestUpstream } from "../helpers/gateway.ts";
+import {
+  type ConfigDir,
+  type FileGateway,
+  get,
+  linesWith,
+  makeConfigDir,
+  MOD_URL,
+  pollFor,
+  reloadCount,
+  save,
+  type SaveStyle,
+  serveTestFile,
+} from "../helpers/reload.ts";
+
+/** The config sets `x-version`; the policy module it imports sets `x-policy-version`. */
+function configText(upstreamUrl: string, version: number, debounce = "100ms"): string {
+  return `import { defineConfig, headers } from "${MOD_URL}";
+import { stamp } from "./policy.ts";
+export default defineConfig({
+  reload: { debounce: "${debounce}" },
+  upstreams: { api: { targets: ["${upstreamUrl}"] } },
+  routes: [
+    {
+      name: "main",
+      upstream: "api",
+      use: [headers({ response: { set: { "x-version": "${version}" } } }), stamp],
+    },
+  ],
+});
+`;
+}
+
+function policyText(version: number): string {
+  return `import { headers } from "${MOD_URL}";
+export const stamp = headers({ response: { set: { "x-policy-version": "${version}" } } });
+`;
+}
+
+async function withWatchedGateway(
+  body: (
+    gw: FileGateway,
+    files: { config: string; policy: string },
+    upstreamUrl: string,
+  ) => Promise<void>,
+  debounce = "100ms",
+) {
+  let dir: ConfigDir | undefined;
+  let upstream: TestUpstream | undefined;
+  let gw: FileGateway | undefined;
+  try {
+    dir = await makeConfigDir();
+    upstream = startUpstream(() => new Response("ok"));
+    const files = { config: dir.path("ferry.config.ts"), policy: dir.path("policy.ts") };
+    await save(files.policy, policyText(1));
+    await save(files.config, configText(upstream.url, 1, debounce));
+    gw = await serveTestFile(files.config);
+    await body(gw, files, upstream.url);
+  } finally {
+    await gw?.close();
+    await upstream?.close();
+    await dir?.remove();
+  }
+}
+
+/** Polls the gateway until a response carries `header: value`. */
+async function untilServed(gw: FileGateway, header: string, value: string) {
+  await pollFor(`a response with ${header}: ${value}`, async () => {
+    const res = await get(`${gw.url}/x`);
+    assert.equal(res.status, 200);
+    return res.headers.get(header) === value ? true : undefined;
+  });
+}
+
+Deno.test("reload: saves in place and by rename are picked up, for the config and an imported module", async () => {
+  await withWatchedGateway(async (gw, files, upstreamUrl) => {
+    const styles: SaveStyle[] = ["rename", "in-place", "rename", "rename", "in-place"];
+    let version = 1;
+    for (const style of styles) {
+      version++;
+      await save(files.config, configText(upstreamUrl, version), style);
+      await untilServed(gw, "x-version", String(version));
+      await save(files.policy, policyText(version), style);
+      await untilServed(gw, "x-policy-version", String(version));
+    }
+    assert.equal(gw.snapshot.version, 1 + 2 * styles.length);
+  });
+});
+
+Deno.test("reload: a save that rewrites identical bytes reloads nothing", async () => {
+  await withWatchedGateway(async (gw, files, upstreamUrl) => {
+    const admin = gw.adminUrl;
+    assert.equal(await reloadCount(admin, "success"), 1);
+    for (const style of ["in-place", "rename"] as const) {
+      await save(files.config, configText(upstreamUrl, 1), style);
+      await save(files.policy, policyText(1), style);
+    }
+    // Proving that nothing happens needs a window: 10 debounce periods (100 ms) in which the
+    // count, the version and the log must stay put.
+    const end = performance.now() + 1_000;
+    while (performance.now() < end) {
+      assert.equal(await reloadCount(admin, "success"), 1);
+      assert.equal(await reloadCount(admin, "error"), 0);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(gw.snapshot.version, 1);
+    assert.equal(linesWith(gw.logger, "config reloaded").length, 0);
+
+    // The watch is still alive: a real change after the no-op saves applies, as version 2.
+    await save(files.config, configText(upstreamUrl, 2));
+    await untilServed(gw, "x-version", "2");
+    assert.equal(gw.snapshot.version, 2);
+    assert.equal(await reloadCount(admin, "success"), 2);
+  });
+});
+
+Deno.test("reload: a burst of 10 rapid saves causes at most 2 reloads", async () => {
+  await withWatchedGateway(async (gw, files, upstreamUrl) => {
+    const admin = gw.adminUrl;
+    assert.equal(await reloadCount(admin, "success"), 1);
+    for (let v = 2; v <= 11; v++) {
+      await save(files.config, configText(upstreamUrl, v), v % 2 ? "rename" : "in-place");
+    }
+    await untilServed(gw, "x-version", "11");
+    // Once the last content is served, any later reload finds nothing new: the count is final.
+    const reloads = (await reloadCount(admin, "success")) - 1;
+    console.log(`burst of 10 saves → ${reloads} reload(s)`);
+    assert.ok(reloads >= 1 && reloads <= 2, `${reloads} reloads for one burst`);
+    assert.equal(gw.snapshot.version, 1 + reloads);
+    assert.equal(
+      await reloadCount(admin, "error"),
+      0,
+      "no half-written intermediate state was loaded",
+    );
+  });
+});
+
+Deno.test("reload: a reload that changes reload.debounce applies it to the running watch", async () => {
+  // Start with a debounce so long that the watch would never fire within the test.
+  await withWatchedGateway(async (gw, files, upstreamUrl) => {
+    await save(files.config, configText(upstreamUrl, 2, "20ms"));
+    assert.deepEqual(await gw.reloadFile!(), { result: "success", version: 2 });
+    assert.equal(gw.snapshot.config.reload.debounceMs, 20);
+    // With the new 20 ms debounce, a save applies promptly; with the old 10 min, never.
+    await save(files.config, configText(upstreamUrl, 3, "20ms"));
+    await untilServed(gw, "x-version", "3");
+  }, "10m");
+});
+
+Deno.test("reload: a module imported only after a reload, in a subfolder, is watched too", async () => {
+  await withWatchedGateway(async (gw, files, upstreamUrl) => {
+    const extra = files.config.replace(/ferry\.config\.ts$/, "extra/tag.ts");
+    await Deno.mkdir(extra.replace(/\/tag\.ts$/, ""));
+    const tagText = (tag: string) =>
+      `import { headers } from "${MOD_URL}";
+export const tag = headers({ response: { set: { "x-tag": "${tag}" } } });
+`;
+    await save(extra, tagText("first"));
+    const withTag = configText(upstreamUrl, 2)
+      .replace(
+        'import { stamp } from "./policy.ts";',
+        'import { stamp } from "./policy.ts";\nimport { tag } from "./extra/tag.ts";',
+      )
+      .replace("stamp],", "stamp, tag],");
+    await save(files.config, withTag);
+    await untilServed(gw, "x-tag", "first");
+    // The new import's folder is watched now: editing only that module reloads.
+    await save(extra, tagText("second"), "rename");
+    await untilServed(gw, "x-tag", "second");
+  });
+});
+
+Deno.test("reload: a Kubernetes-style ConfigMap swap (symlinked folder replaced) is picked up", async () => {
+  let dir: ConfigDir | undefined;
+  let upstream: TestUpstream | undefined;
+  let gw: FileGateway | undefined;
+  try {
+    dir = await makeConfigDir();
+    upstream = startUpstream(() => new Response("ok"));
+    // The kubelet's layout: files are symlinks through `..data`, which points at a timestamped
+    // folder; an update writes a new folder and renames a new `..data` link over the old one.
+    const publish = async (generation: number, version: number) => {
+      const folder = `..gen_${generation}`;
+      await Deno.mkdir(dir!.path(folder));
+      await Deno.writeTextFile(dir!.path(`${folder}/policy.ts`), policyText(version));
+      await Deno.writeTextFile(
+        dir!.path(`${folder}/ferry.config.ts`),
+        configText(upstream!.url, version),
+      );
+      await Deno.symlink(folder, dir!.path("..data_tmp"));
+      await Deno.rename(dir!.path("..data_tmp"), dir!.path("..data"));
+    };
+    await publish(1, 1);
+    await Deno.symlink("..data/ferry.config.ts", dir.path("ferry.config.ts"));
+    await Deno.symlink("..data/policy.ts", dir.path("policy.ts"));
+    gw = await serveTestFile(dir.path("ferry.config.ts"));
+    await untilServed(gw, "x-version", "1");
+    await publish(2, 2);
+    await untilServed(gw, "x-version", "2");
+    await untilServed(gw, "x-policy-version", "2");
+  } finally {
+    await gw?.close();
+    await upstream?.close();
+    await dir?.remove();
+  }
+});
