@@ -6,9 +6,13 @@
 import type { InboundResponse } from "../upstream/client.ts";
 import { hopByHopFilter } from "./hop_by_hop.ts";
 
+/** Every value of `name`, joined as one list value (a header may come on several lines). */
 function headerValue(list: readonly string[], name: string): string | undefined {
-  for (let i = 0; i < list.length; i += 2) if (list[i] === name) return list[i + 1];
-  return undefined;
+  let value: string | undefined;
+  for (let i = 0; i < list.length; i += 2) {
+    if (list[i] === name) value = value === undefined ? list[i + 1] : `${value}, ${list[i + 1]}`;
+  }
+  return value;
 }
 
 /** Builds the client response; `null` when the status cannot be represented (caller → 502). */

@@ -50,6 +50,14 @@ export function createProxyHandler(
       const framing = framingProblem(req.headers);
       if (framing) {
         res = problem(400, "bad-request", framing, requestId, { connection: "close" });
+      } else if (req.method === "CONNECT") {
+        // A reverse proxy opens no tunnels: refused before routing, never forwarded as "CONNECT /".
+        res = problem(
+          501,
+          "not-implemented",
+          "CONNECT is not supported: Ferry is a reverse proxy, not a forward proxy",
+          requestId,
+        );
       } else {
         const url = splitUrl(req.url);
         const input = new RequestView(req.method, url, req.headers);

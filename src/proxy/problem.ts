@@ -8,6 +8,7 @@ export type ProblemType =
   | "no-route"
   | "bad-request"
   | "payload-too-large"
+  | "not-implemented"
   | "upstream-unreachable"
   | "upstream-timeout"
   | "upstream-protocol-error"
@@ -18,6 +19,7 @@ const TITLES: Record<ProblemType, string> = {
   "no-route": "No route matches this request",
   "bad-request": "Bad request",
   "payload-too-large": "Request body too large",
+  "not-implemented": "Not implemented",
   "upstream-unreachable": "Upstream unreachable",
   "upstream-timeout": "Upstream timed out",
   "upstream-protocol-error": "Upstream sent an invalid response",
