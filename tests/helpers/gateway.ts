@@ -216,6 +216,24 @@ export class RawSocket {
     }
   }
 
+  /** Reads until the text `marker` arrived; returns everything up to and including it. */
+  async readUntil(marker: string): Promise<string> {
+    for (;;) {
+      const text = fromLatin1(this.#buf);
+      const i = text.indexOf(marker);
+      if (i >= 0) {
+        this.#buf = this.#buf.slice(i + marker.length);
+        return text.slice(0, i + marker.length);
+      }
+      if (!await this.#more()) throw new Error(`peer closed before ${JSON.stringify(marker)}`);
+    }
+  }
+
+  /** Resolves once the peer closed its side (or reset it). */
+  async waitForClose(): Promise<void> {
+    while (await this.#more());
+  }
+
   /** Reads everything until the peer closes (or resets). */
   async readToEnd(): Promise<Uint8Array> {
     while (await this.#more());

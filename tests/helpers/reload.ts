@@ -250,3 +250,35 @@ export function startPlainUpstream(): { url: string; close(): Promise<void> } {
   );
   return { url: `http://127.0.0.1:${server.addr.port}`, close: () => server.shutdown() };
 }
+
+/**
+ * A config whose route stamps `x-version` itself and `x-policy-version` through the policy
+ * module it imports (`./policy.ts`, see {@link stampPolicyText}): one save of either file is
+ * visible on the next response.
+ */
+export function stampedConfigText(upstreamUrl: string, version: number, debounce?: string): string {
+  return `import { defineConfig, headers } from "${MOD_URL}";
+import { stamp } from "./policy.ts";
+export default defineConfig({
+${
+    debounce
+      ? `  reload: { debounce: "${debounce}" },\n`
+      : ""
+  }  upstreams: { api: { targets: ["${upstreamUrl}"] } },
+  routes: [
+    {
+      name: "main",
+      upstream: "api",
+      use: [headers({ response: { set: { "x-version": "${version}" } } }), stamp],
+    },
+  ],
+});
+`;
+}
+
+/** The policy module {@link stampedConfigText} imports. */
+export function stampPolicyText(version: number): string {
+  return `import { headers } from "${MOD_URL}";
+export const stamp = headers({ response: { set: { "x-policy-version": "${version}" } } });
+`;
+}

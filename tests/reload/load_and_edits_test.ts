@@ -18,6 +18,8 @@ import {
   save,
   type SaveStyle,
   serveTestFile,
+  stampedConfigText,
+  stampPolicyText,
   startPlainUpstream,
   summary,
 } from "../helpers/reload.ts";
@@ -30,34 +32,12 @@ const MAX_REQUESTS_PER_CLIENT = 200_000;
 const HARD_DEADLINE_MS = 150_000;
 const APPLY_BOUND_MS = 1_000;
 
-function configText(upstreamUrl: string, version: number): string {
-  return `import { defineConfig, headers } from "${MOD_URL}";
-import { stamp } from "./policy.ts";
-export default defineConfig({
-  upstreams: { api: { targets: ["${upstreamUrl}"] } },
-  routes: [
-    {
-      name: "main",
-      upstream: "api",
-      use: [headers({ response: { set: { "x-version": "${version}" } } }), stamp],
-    },
-  ],
-});
-`;
-}
-
-function policyText(version: number): string {
-  return `import { headers } from "${MOD_URL}";
-export const stamp = headers({ response: { set: { "x-policy-version": "${version}" } } });
-`;
-}
-
 /** The three ways an edit goes wrong, for either file. */
 const BREAKAGES = ["syntax error", "validation error", "half-written"] as const;
 type Breakage = typeof BREAKAGES[number];
 
 function broken(file: "config" | "policy", how: Breakage, upstreamUrl: string): string {
-  const valid = file === "config" ? configText(upstreamUrl, 999) : policyText(999);
+  const valid = file === "config" ? stampedConfigText(upstreamUrl, 999) : stampPolicyText(999);
   switch (how) {
     case "syntax error":
       return valid.replace("headers({", "headers({{");
@@ -131,8 +111,8 @@ Deno.test("reload: 50 edits under 30 s of load: no failed request, each valid ch
     const files = { config: dir.path("ferry.config.ts"), policy: dir.path("policy.ts") };
     let configVersion = 1;
     let policyVersion = 1;
-    await save(files.policy, policyText(policyVersion));
-    await save(files.config, configText(upstream.url, configVersion));
+    await save(files.policy, stampPolicyText(policyVersion));
+    await save(files.config, stampedConfigText(upstream.url, configVersion));
     gw = await serveTestFile(files.config);
     const started = performance.now();
     load = runLoad(`${gw.url}/load`, stop.promise);
@@ -151,10 +131,10 @@ Deno.test("reload: 50 edits under 30 s of load: no failed request, each valid ch
       styles[style]++;
       const step = i % 4;
       if (step === 0) {
-        await save(files.config, configText(upstream.url, ++configVersion), style);
+        await save(files.config, stampedConfigText(upstream.url, ++configVersion), style);
         delays.push(await applyDelay(gw, "x-version", String(configVersion), performance.now()));
       } else if (step === 2) {
-        await save(files.policy, policyText(++policyVersion), style);
+        await save(files.policy, stampPolicyText(++policyVersion), style);
         delays.push(
           await applyDelay(gw, "x-policy-version", String(policyVersion), performance.now()),
         );

@@ -19,31 +19,9 @@ import {
   save,
   type SaveStyle,
   serveTestFile,
+  stampedConfigText,
+  stampPolicyText,
 } from "../helpers/reload.ts";
-
-/** The config sets `x-version`; the policy module it imports sets `x-policy-version`. */
-function configText(upstreamUrl: string, version: number, debounce = "100ms"): string {
-  return `import { defineConfig, headers } from "${MOD_URL}";
-import { stamp } from "./policy.ts";
-export default defineConfig({
-  reload: { debounce: "${debounce}" },
-  upstreams: { api: { targets: ["${upstreamUrl}"] } },
-  routes: [
-    {
-      name: "main",
-      upstream: "api",
-      use: [headers({ response: { set: { "x-version": "${version}" } } }), stamp],
-    },
-  ],
-});
-`;
-}
-
-function policyText(version: number): string {
-  return `import { headers } from "${MOD_URL}";
-export const stamp = headers({ response: { set: { "x-policy-version": "${version}" } } });
-`;
-}
 
 async function withWatchedGateway(
   body: (
@@ -60,8 +38,8 @@ async function withWatchedGateway(
     dir = await makeConfigDir();
     upstream = startUpstream(() => new Response("ok"));
     const files = { config: dir.path("ferry.config.ts"), policy: dir.path("policy.ts") };
-    await save(files.policy, policyText(1));
-    await save(files.config, configText(upstream.url, 1, debounce));
+    await save(files.policy, stampPolicyText(1));
+    await save(files.config, stampedConfigText(upstream.url, 1, debounce));
     gw = await serveTestFile(files.config);
     await body(gw, files, upstream.url);
   } finally {
@@ -86,9 +64,9 @@ Deno.test("reload: saves in place and by rename are picked up, for the config an
     let version = 1;
     for (const style of styles) {
       version++;
-      await save(files.config, configText(upstreamUrl, version), style);
+      await save(files.config, stampedConfigText(upstreamUrl, version), style);
       await untilServed(gw, "x-version", String(version));
-      await save(files.policy, policyText(version), style);
+      await save(files.policy, stampPolicyText(version), style);
       await untilServed(gw, "x-policy-version", String(version));
     }
     assert.equal(gw.snapshot.version, 1 + 2 * styles.length);
@@ -100,8 +78,8 @@ Deno.test("reload: a save that rewrites identical bytes reloads nothing", async 
     const admin = gw.adminUrl;
     assert.equal(await reloadCount(admin, "success"), 1);
     for (const style of ["in-place", "rename"] as const) {
-      await save(files.config, configText(upstreamUrl, 1), style);
-      await save(files.policy, policyText(1), style);
+      await save(files.config, stampedConfigText(upstreamUrl, 1), style);
+      await save(files.policy, stampPolicyText(1), style);
     }
     // Proving that nothing happens needs a window: 10 debounce periods (100 ms) in which the
     // count, the version and the log must stay put.
@@ -115,7 +93,7 @@ Deno.test("reload: a save that rewrites identical bytes reloads nothing", async 
     assert.equal(linesWith(gw.logger, "config reloaded").length, 0);
 
     // The watch is still alive: a real change after the no-op saves applies, as version 2.
-    await save(files.config, configText(upstreamUrl, 2));
+    await save(files.config, stampedConfigText(upstreamUrl, 2));
     await untilServed(gw, "x-version", "2");
     assert.equal(gw.snapshot.version, 2);
     assert.equal(await reloadCount(admin, "success"), 2);
@@ -127,7 +105,7 @@ Deno.test("reload: a burst of 10 rapid saves causes at most 2 reloads", async ()
     const admin = gw.adminUrl;
     assert.equal(await reloadCount(admin, "success"), 1);
     for (let v = 2; v <= 11; v++) {
-      await save(files.config, configText(upstreamUrl, v), v % 2 ? "rename" : "in-place");
+      await save(files.config, stampedConfigText(upstreamUrl, v), v % 2 ? "rename" : "in-place");
     }
     await untilServed(gw, "x-version", "11");
     // Once the last content is served, any later reload finds nothing new: the count is final.
@@ -146,11 +124,11 @@ Deno.test("reload: a burst of 10 rapid saves causes at most 2 reloads", async ()
 Deno.test("reload: a reload that changes reload.debounce applies it to the running watch", async () => {
   // Start with a debounce so long that the watch would never fire within the test.
   await withWatchedGateway(async (gw, files, upstreamUrl) => {
-    await save(files.config, configText(upstreamUrl, 2, "20ms"));
+    await save(files.config, stampedConfigText(upstreamUrl, 2, "20ms"));
     assert.deepEqual(await gw.reloadFile!(), { result: "success", version: 2 });
     assert.equal(gw.snapshot.config.reload.debounceMs, 20);
     // With the new 20 ms debounce, a save applies promptly; with the old 10 min, never.
-    await save(files.config, configText(upstreamUrl, 3, "20ms"));
+    await save(files.config, stampedConfigText(upstreamUrl, 3, "20ms"));
     await untilServed(gw, "x-version", "3");
   }, "10m");
 });
@@ -164,7 +142,7 @@ Deno.test("reload: a module imported only after a reload, in a subfolder, is wat
 export const tag = headers({ response: { set: { "x-tag": "${tag}" } } });
 `;
     await save(extra, tagText("first"));
-    const withTag = configText(upstreamUrl, 2)
+    const withTag = stampedConfigText(upstreamUrl, 2)
       .replace(
         'import { stamp } from "./policy.ts";',
         'import { stamp } from "./policy.ts";\nimport { tag } from "./extra/tag.ts";',
@@ -190,10 +168,10 @@ Deno.test("reload: a Kubernetes-style ConfigMap swap (symlinked folder replaced)
     const publish = async (generation: number, version: number) => {
       const folder = `..gen_${generation}`;
       await Deno.mkdir(dir!.path(folder));
-      await Deno.writeTextFile(dir!.path(`${folder}/policy.ts`), policyText(version));
+      await Deno.writeTextFile(dir!.path(`${folder}/policy.ts`), stampPolicyText(version));
       await Deno.writeTextFile(
         dir!.path(`${folder}/ferry.config.ts`),
-        configText(upstream!.url, version),
+        stampedConfigText(upstream!.url, version),
       );
       await Deno.symlink(folder, dir!.path("..data_tmp"));
       await Deno.rename(dir!.path("..data_tmp"), dir!.path("..data"));
