@@ -199,14 +199,7 @@ Deno.test("a WebSocket upgrade carries the client's headers, X-Forwarded-* and t
   assert.equal(seen.get("x-forwarded-host"), gatewayHost);
 });
 
-// Known limitation: the upstream side of a WebSocket uses Deno's WebSocket client, which sets
-// its own Host (the target's) and prefixes User-Agent. Fixing it means Ferry's own upstream
-// WebSocket handshake and framing; until then these document the gap instead of failing CI.
-const OWN_WS_HANDSHAKE = false;
-Deno.test({
-  name: "a WebSocket upgrade keeps the client's User-Agent as sent",
-  ignore: !OWN_WS_HANDSHAKE,
-}, async () => {
+Deno.test("a WebSocket upgrade keeps the client's User-Agent as sent", async () => {
   // A raw upgrade, so the client's User-Agent is exactly one known value.
   const seen = Promise.withResolvers<Headers>();
   const upstream = startUpstream((req) => {
@@ -229,10 +222,7 @@ Deno.test({
   }
 });
 
-Deno.test({
-  name: "a WebSocket upgrade preserves the client's Host by default, like HTTP",
-  ignore: !OWN_WS_HANDSHAKE,
-}, async () => {
+Deno.test("a WebSocket upgrade preserves the client's Host by default, like HTTP", async () => {
   const { seen, gatewayHost } = await upgradeHeadersSeen({});
   assert.equal(seen.get("host"), gatewayHost);
 });

@@ -1,0 +1,330 @@
+/**
+ * The upstream side of a WebSocket bridge, on a plain TCP connection: Ferry's own RFC 6455
+ * handshake and framing. Deno's `WebSocket` client would replace the client's Host, prefix its
+ * User-Agent and refuse close codes other than 1000 and 3000–4999; here the upgrade request is
+ * the client's (minus hop-by-hop headers), like any other forwarded request.
+ */
+import type { TargetAddress } from "../upstream/client.ts";
+
+const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+const MAX_HEAD = 64 * 1024;
+/** Larger messages are refused with 1009 (message too big) rather than buffered without end. */
+export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/** Why the upgrade failed; the bridge answers the client with 502. */
+export class WebSocketUpgradeError extends Error {}
+
+async function sha1Base64(text: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-1", encoder.encode(text)));
+  return btoa(String.fromCharCode(...digest));
+}
+
+function latin1(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i) & 0xff;
+  return out;
+}
+
+/** An open upstream WebSocket. Set the handlers, then call `start()` to begin reading. */
+export class UpstreamWebSocket {
+  onmessage: (data: string | Uint8Array) => void = () => {};
+  onclose: (code: number, reason: string) => void = () => {};
+  #buf: Uint8Array;
+  #writing: Promise<unknown> = Promise.resolve();
+  #closeSent = false;
+  #closed = false;
+  #fragments: Uint8Array[] = [];
+  #fragmentOpcode = 0;
+  #fragmentBytes = 0;
+
+  private constructor(
+    private readonly conn: Deno.TcpConn,
+    /** The subprotocol the upstream chose, or `""`. */
+    readonly protocol: string,
+    leftover: Uint8Array,
+  ) {
+    this.#buf = leftover;
+  }
+
+  /**
+   * Connects and upgrades. `headers` is the forwarded header list (Host included, hop-by-hop
+   * and `sec-websocket-*` removed); the handshake headers are added here.
+   */
+  static async connect(
+    target: TargetAddress,
+    path: string,
+    headers: readonly string[],
+    protocols: readonly string[],
+    timeoutMs: number,
+  ): Promise<UpstreamWebSocket> {
+    // One timer bounds connect and handshake; expiring closes the socket, which ends both.
+    let conn: Deno.TcpConn | undefined;
+    let expired = false;
+    const timer = setTimeout(() => {
+      expired = true;
+      try {
+        conn?.close();
+      } catch {
+        // already closed
+      }
+    }, timeoutMs);
+    try {
+      conn = await Deno.connect({ hostname: target.hostname, port: target.port });
+    } catch (e) {
+      clearTimeout(timer);
+      throw new WebSocketUpgradeError(`cannot connect: ${(e as Error).message}`);
+    }
+    if (expired) {
+      clearTimeout(timer);
+      conn.close();
+      throw new WebSocketUpgradeError("connect timed out");
+    }
+    try {
+      const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
+      let head = `GET ${path} HTTP/1.1\r\n`;
+      for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+      head += "connection: Upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\n";
+      head += `sec-websocket-key: ${key}\r\n`;
+      if (protocols.length) head += `sec-websocket-protocol: ${protocols.join(", ")}\r\n`;
+      await writeAll(conn, latin1(head + "\r\n"));
+
+      const { status, fields, rest } = await readHead(conn);
+      if (status !== 101) throw new WebSocketUpgradeError(`upstream answered ${status}, not 101`);
+      if (fields.get("sec-websocket-accept") !== await sha1Base64(key + GUID)) {
+        throw new WebSocketUpgradeError("upstream sent a wrong Sec-WebSocket-Accept");
+      }
+      const protocol = fields.get("sec-websocket-protocol") ?? "";
+      if (protocol && !protocols.includes(protocol)) {
+        throw new WebSocketUpgradeError(`upstream chose a subprotocol nobody offered: ${protocol}`);
+      }
+      return new UpstreamWebSocket(conn, protocol, rest);
+    } catch (e) {
+      try {
+        conn.close();
+      } catch {
+        // closed by the timer
+      }
+      if (expired) throw new WebSocketUpgradeError("upgrade timed out");
+      if (e instanceof WebSocketUpgradeError) throw e;
+      throw new WebSocketUpgradeError(`upgrade failed: ${(e as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Reads frames until the connection ends; calls `onclose` exactly once. */
+  start(): void {
+    this.#readLoop().catch(() => this.#finish(1006, "")).finally(() => this.#finish(1006, ""));
+  }
+
+  send(data: string | ArrayBuffer | Uint8Array): void {
+    if (typeof data === "string") this.#frame(1, encoder.encode(data));
+    else this.#frame(2, data instanceof Uint8Array ? data : new Uint8Array(data));
+  }
+
+  /** Starts the closing handshake with `code` (any valid code) and `reason`. */
+  close(code = 1000, reason = ""): void {
+    if (this.#closeSent || this.#closed) return;
+    this.#closeSent = true;
+    const payload = code === 1005 ? new Uint8Array(0) : closePayload(code, reason);
+    this.#frame(8, payload);
+  }
+
+  #frame(opcode: number, payload: Uint8Array): void {
+    if (this.#closed) return;
+    const n = payload.length;
+    const headLen = n < 126 ? 2 : n < 65536 ? 4 : 10;
+    const frame = new Uint8Array(headLen + 4 + n);
+    frame[0] = 0x80 | opcode;
+    if (n < 126) frame[1] = 0x80 | n;
+    else if (n < 65536) {
+      frame[1] = 0x80 | 126;
+      frame[2] = n >> 8;
+      frame[3] = n & 0xff;
+    } else {
+      frame[1] = 0x80 | 127;
+      new DataView(frame.buffer).setBigUint64(2, BigInt(n));
+    }
+    // Client frames are masked (RFC 6455 §5.3).
+    const mask = crypto.getRandomValues(new Uint8Array(4));
+    frame.set(mask, headLen);
+    const body = headLen + 4;
+    for (let i = 0; i < n; i++) frame[body + i] = payload[i] ^ mask[i & 3];
+    this.#writing = this.#writing.then(() => writeAll(this.conn, frame)).catch(() => {
+      this.#finish(1006, "");
+    });
+  }
+
+  async #readLoop(): Promise<void> {
+    for (;;) {
+      const frame = await this.#readFrame();
+      if (frame === null) return;
+      const { fin, opcode, payload } = frame;
+      if (opcode === 8) {
+        const code = payload.length >= 2 ? (payload[0] << 8) | payload[1] : 1005;
+        const reason = payload.length > 2 ? decodeText(payload.subarray(2)) ?? "" : "";
+        this.close(code === 1005 ? 1000 : code, reason);
+        await this.#writing;
+        this.#finish(code, reason);
+        return;
+      }
+      if (opcode === 9) {
+        this.#frame(10, payload);
+        continue;
+      }
+      if (opcode === 10) continue;
+      if (opcode === 0 || opcode === 1 || opcode === 2) {
+        if (opcode !== 0) {
+          this.#fragmentOpcode = opcode;
+          this.#fragments = [];
+          this.#fragmentBytes = 0;
+        }
+        this.#fragments.push(payload);
+        this.#fragmentBytes += payload.length;
+        if (this.#fragmentBytes > MAX_MESSAGE_BYTES) {
+          return await this.#fail(1009, "message too big");
+        }
+        if (!fin) continue;
+        const whole = concat(this.#fragments, this.#fragmentBytes);
+        this.#fragments = [];
+        if (this.#fragmentOpcode === 1) {
+          const text = decodeText(whole);
+          if (text === undefined) return await this.#fail(1007, "invalid UTF-8 in a text message");
+          this.onmessage(text);
+        } else this.onmessage(whole);
+        continue;
+      }
+      return await this.#fail(1002, `unknown opcode ${opcode}`);
+    }
+  }
+
+  /** Ends with `code`: the close frame is flushed before the socket closes. */
+  async #fail(code: number, reason: string): Promise<void> {
+    this.close(code, reason);
+    await this.#writing;
+    this.#finish(code, reason);
+  }
+
+  /** The next frame, or `null` when the connection ended. */
+  async #readFrame(): Promise<{ fin: boolean; opcode: number; payload: Uint8Array } | null> {
+    if (!await this.#fill(2)) return null;
+    const b0 = this.#buf[0], b1 = this.#buf[1];
+    let len = b1 & 0x7f;
+    let offset = 2;
+    if (len === 126) {
+      if (!await this.#fill(4)) return null;
+      len = (this.#buf[2] << 8) | this.#buf[3];
+      offset = 4;
+    } else if (len === 127) {
+      if (!await this.#fill(10)) return null;
+      const big = new DataView(this.#buf.buffer, this.#buf.byteOffset + 2, 8).getBigUint64(0);
+      if (big > BigInt(MAX_MESSAGE_BYTES)) {
+        await this.#fail(1009, "message too big");
+        return null;
+      }
+      len = Number(big);
+      offset = 10;
+    }
+    const masked = (b1 & 0x80) !== 0;
+    const total = offset + (masked ? 4 : 0) + len;
+    if (!await this.#fill(total)) return null;
+    let payload = this.#buf.slice(offset + (masked ? 4 : 0), total);
+    if (masked) {
+      const mask = this.#buf.subarray(offset, offset + 4);
+      payload = payload.map((b, i) => b ^ mask[i & 3]);
+    }
+    this.#buf = this.#buf.subarray(total);
+    return { fin: (b0 & 0x80) !== 0, opcode: b0 & 0x0f, payload };
+  }
+
+  /** Reads until `n` bytes are buffered; false when the connection ended first. */
+  async #fill(n: number): Promise<boolean> {
+    while (this.#buf.length < n) {
+      const chunk = new Uint8Array(Math.max(16 * 1024, n - this.#buf.length));
+      let read: number | null;
+      try {
+        read = await this.conn.read(chunk);
+      } catch {
+        return false;
+      }
+      if (read === null) return false;
+      this.#buf = concat([this.#buf, chunk.subarray(0, read)], this.#buf.length + read);
+    }
+    return true;
+  }
+
+  #finish(code: number, reason: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.conn.close();
+    } catch {
+      // already closed
+    }
+    this.onclose(code, reason);
+  }
+}
+
+function closePayload(code: number, reason: string): Uint8Array {
+  const text = encoder.encode(reason).subarray(0, 123); // control frames carry ≤ 125 bytes
+  const out = new Uint8Array(2 + text.length);
+  out[0] = code >> 8;
+  out[1] = code & 0xff;
+  out.set(text, 2);
+  return out;
+}
+
+function decodeText(bytes: Uint8Array): string | undefined {
+  try {
+    return decoder.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+function concat(parts: Uint8Array[], total: number): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  let done = 0;
+  while (done < bytes.length) done += await conn.write(bytes.subarray(done));
+}
+
+/** Reads the upgrade response head; `rest` holds bytes after it (already frames). */
+async function readHead(
+  conn: Deno.Conn,
+): Promise<{ status: number; fields: Map<string, string>; rest: Uint8Array }> {
+  let buf: Uint8Array = new Uint8Array(0);
+  for (;;) {
+    const text = String.fromCharCode(...buf.subarray(0, Math.min(buf.length, MAX_HEAD)));
+    const end = text.indexOf("\r\n\r\n");
+    if (end >= 0) {
+      const lines = text.slice(0, end).split("\r\n");
+      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(lines[0])?.[1] ?? 0);
+      const fields = new Map<string, string>();
+      for (const line of lines.slice(1)) {
+        const colon = line.indexOf(":");
+        if (colon > 0) {
+          fields.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
+        }
+      }
+      return { status, fields, rest: buf.slice(end + 4) };
+    }
+    if (buf.length > MAX_HEAD) throw new WebSocketUpgradeError("upgrade response head too large");
+    const chunk = new Uint8Array(4096);
+    const n = await conn.read(chunk);
+    if (n === null) throw new WebSocketUpgradeError("upstream closed during the upgrade");
+    buf = concat([buf, chunk.subarray(0, n)], buf.length + n);
+  }
+}
