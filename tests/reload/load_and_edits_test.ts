@@ -12,7 +12,6 @@ import {
   get,
   linesWith,
   makeConfigDir,
-  MOD_URL,
   pollFor,
   reloadCount,
   save,
