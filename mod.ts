@@ -54,21 +54,51 @@ export {
 export type { PolicyMiddleware } from "./src/policies/policy.ts";
 /** Per-request state a policy reads and edits (`c.var.proxy`). */
 export type { GatewayEnv, ProxyState } from "./src/proxy/state.ts";
-/** Start a serving gateway, or build one in-process for route tests. */
-export {
-  createGateway,
-  type Gateway,
-  type GatewayHandle,
-  type GatewayOptions,
-  startGateway,
-} from "./src/server/gateway.ts";
+// The server and the CLI are loaded on first use, not here: a config file imports this module,
+// and every hot reload evaluates that config in a fresh Worker. Keeping this module's static
+// graph to the config model and the policy factories keeps reloads fast and their memory small.
+import type { CliIO } from "./src/cli/main.ts";
+import type { Gateway, GatewayHandle, GatewayOptions } from "./src/server/gateway.ts";
+
+/** A serving gateway, an in-process gateway, and their options. */
+export type { Gateway, GatewayHandle, GatewayOptions };
+
+/**
+ * Builds a gateway without listening: `fetch` runs the full request path. Use it to test routes
+ * in `deno test`. Rejects with {@link ConfigError} when the config is invalid.
+ *
+ * @example
+ * ```ts
+ * const gw = await createGateway(config);
+ * const res = await gw.fetch(new Request("http://localhost/api/users"));
+ * await gw.close();
+ * ```
+ */
+export async function createGateway(
+  config: unknown,
+  options?: GatewayOptions,
+): Promise<Gateway> {
+  const server = await import("./src/server/gateway.ts");
+  return await server.createGateway(config, options);
+}
+
+/** Validates `config`, then serves it. Rejects with {@link ConfigError} when it is invalid. */
+export async function startGateway(
+  config: unknown,
+  options?: GatewayOptions,
+): Promise<GatewayHandle> {
+  const server = await import("./src/server/gateway.ts");
+  return await server.startGateway(config, options);
+}
+
 /** The answer of `explain`: which route takes a request, and why earlier ones did not. */
 export type { Explanation, RouteVerdict } from "./src/routing/explain.ts";
 /** Runs the CLI with the given arguments; resolves to the exit code. */
-export { main } from "./src/cli/main.ts";
-
-import { main as runCli } from "./src/cli/main.ts";
+export async function main(argv: readonly string[], io?: CliIO): Promise<number> {
+  const cli = await import("./src/cli/main.ts");
+  return await cli.main(argv, io);
+}
 
 if (import.meta.main) {
-  runCli(Deno.args).then((code) => Deno.exit(code));
+  main(Deno.args).then((code) => Deno.exit(code));
 }

@@ -3,9 +3,8 @@
  * Hono-style middleware factory, `(options) => (c, next) => ...`, so users are never limited
  * to what Ferry foresaw. The config stays plain data: it names the module, it does not hold it.
  */
-import { z } from "zod";
 import type { PolicyDescriptor } from "../config/types.ts";
-import { descriptor, type PolicyDefinition, type PolicyMiddleware } from "./policy.ts";
+import { descriptor, type PolicyMiddleware } from "./policy.ts";
 
 /** Options of {@link custom}. */
 export interface CustomPolicyOptions {
@@ -38,20 +37,3 @@ export function custom(
 ): PolicyDescriptor<"custom", CustomPolicyOptions> {
   return descriptor("custom", options);
 }
-
-/** Definition of the `custom` policy; the module itself comes preloaded through the env. */
-export const customPolicy: PolicyDefinition<"custom", CustomPolicyOptions> = {
-  kind: "custom",
-  schema: z.strictObject({
-    module: z.string().regex(
-      /\.(?:m?[jt]s|tsx|jsx)$/,
-      "must be a path to a .ts, .mts, .js or .mjs module",
-    ),
-    options: z.record(z.string(), z.unknown()).optional(),
-  }),
-  create(options, env) {
-    const factory = env.customModule?.(options.module);
-    if (!factory) throw new Error(`custom policy module "${options.module}" was not loaded`);
-    return factory(options.options ?? {});
-  },
-};

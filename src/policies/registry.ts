@@ -1,7 +1,7 @@
-import { customPolicy } from "./custom.ts";
-import { headersPolicy } from "./headers.ts";
+import { customPolicy } from "./custom_policy.ts";
+import { headersPolicy } from "./headers_policy.ts";
 import type { PolicyDefinition } from "./policy.ts";
-import { rewritePolicy } from "./rewrite.ts";
+import { rewritePolicy } from "./rewrite_policy.ts";
 
 /** Every built-in policy kind, by kind. Validation and snapshot building both read this. */
 // deno-lint-ignore no-explicit-any

@@ -1,0 +1,36 @@
+/** How the `headers` policy validates its options and edits headers. */
+import { z } from "zod";
+import type { HeaderRules } from "../config/types.ts";
+import { editableRequestHeaders } from "../proxy/state.ts";
+import type { HeadersOptions } from "./headers.ts";
+import type { PolicyDefinition } from "./policy.ts";
+
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const headerName = z.string().regex(HEADER_NAME, "must be a valid HTTP header name");
+// Values are sent verbatim, so CR, LF and NUL would split or truncate the header block.
+const headerValue = z.string().refine((v) => !/[\r\n\0]/.test(v), "must not contain CR, LF or NUL");
+const rules = z.strictObject({
+  add: z.record(headerName, headerValue).optional(),
+  set: z.record(headerName, headerValue).optional(),
+  remove: z.array(headerName).optional(),
+});
+
+function apply(target: Headers, r: HeaderRules | undefined) {
+  if (!r) return;
+  for (const name of r.remove ?? []) target.delete(name);
+  for (const [k, v] of Object.entries(r.set ?? {})) target.set(k, v);
+  for (const [k, v] of Object.entries(r.add ?? {})) target.append(k, v);
+}
+
+/** Definition of the `headers` policy. */
+export const headersPolicy: PolicyDefinition<"headers", HeadersOptions> = {
+  kind: "headers",
+  schema: z.strictObject({ request: rules.optional(), response: rules.optional() }),
+  create: (options) => async (c, next) => {
+    if (options.request) {
+      apply(editableRequestHeaders(c.var.proxy, c.req.raw.headers), options.request);
+    }
+    await next();
+    if (options.response) apply(c.res.headers, options.response);
+  },
+};
