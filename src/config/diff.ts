@@ -91,15 +91,3 @@ export function diffSummary(diff: ConfigDiff): Record<string, string> {
   if (diff.settingsChanged) summary.settings = "changed (listen/admin changes apply on restart)";
   return summary;
 }
-
-/** One screen of text: `routes     +a ~b -c`. */
-export function formatDiff(diff: ConfigDiff): string {
-  return Object.entries(diffSummary(diff)).map(([k, v]) => `${k.padEnd(10)} ${v}`).join("\n");
-}
-
-/** True when nothing at all changed. */
-export function isEmptyDiff(diff: ConfigDiff): boolean {
-  const empty = (d: SectionDiff) => !d.added.length && !d.removed.length && !d.changed.length;
-  return empty(diff.routes) && empty(diff.upstreams) && empty(diff.policies) &&
-    !diff.settingsChanged;
-}

@@ -11,8 +11,12 @@ export class Target {
   /** Healthy targets take traffic. Health checks and outlier detection flip this. */
   healthy = true;
 
+  /** `host:port` as a client would write it in a Host header (parsed once, not per request). */
+  readonly hostHeader: string;
+
   constructor(readonly url: string, readonly weight: number) {
     const u = new URL(url);
+    this.hostHeader = u.host;
     const protocol = u.protocol === "https:" ? "https:" : "http:";
     this.address = {
       origin: u.origin,
@@ -20,10 +24,5 @@ export class Target {
       hostname: u.hostname.replace(/^\[|\]$/g, ""),
       port: u.port ? Number(u.port) : protocol === "https:" ? 443 : 80,
     };
-  }
-
-  /** `host:port` as a client would write it in a Host header. */
-  get hostHeader(): string {
-    return new URL(this.url).host;
   }
 }
