@@ -1,4 +1,5 @@
 import { customPolicy } from "./custom_policy.ts";
+import { faultPolicy } from "./fault_policy.ts";
 import { headersPolicy } from "./headers_policy.ts";
 import type { PolicyDefinition } from "./policy.ts";
 import { rewritePolicy } from "./rewrite_policy.ts";
@@ -13,4 +14,5 @@ export const policyDefinitions: ReadonlyMap<string, PolicyDefinition<string, any
   [headersPolicy.kind, headersPolicy],
   [rewritePolicy.kind, rewritePolicy],
   [customPolicy.kind, customPolicy],
+  [faultPolicy.kind, faultPolicy],
 ]);

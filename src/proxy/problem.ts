@@ -13,6 +13,8 @@ export type ProblemType =
   | "upstream-timeout"
   | "upstream-protocol-error"
   | "no-healthy-target"
+  | "circuit-open"
+  | "fault-injected"
   | "internal-error";
 
 const TITLES: Record<ProblemType, string> = {
@@ -24,6 +26,8 @@ const TITLES: Record<ProblemType, string> = {
   "upstream-timeout": "Upstream timed out",
   "upstream-protocol-error": "Upstream sent an invalid response",
   "no-healthy-target": "No healthy upstream target",
+  "circuit-open": "Upstream circuit open",
+  "fault-injected": "Fault injected",
   "internal-error": "Internal gateway error",
 };
 

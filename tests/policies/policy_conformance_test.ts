@@ -49,6 +49,12 @@ const SAMPLES: Record<string, Sample> = {
     invalid: { module: "./tests/fixtures/policies/pass_through.ts", option: {} },
     unknownKey: "option",
   },
+  fault: {
+    // Every request carrying `x-fault` would fail; the plain GET carries none, so it passes.
+    valid: { abort: { status: 503, percent: 100 }, when: { header: "x-fault" } },
+    invalid: { abort: { status: 503, percent: 100 }, dealy: { duration: "1ms", percent: 100 } },
+    unknownKey: "dealy",
+  },
 };
 
 /** The contract, run once per kind. */
