@@ -17,20 +17,26 @@ export type {
   AccessLogConfig,
   AdminConfig,
   BalancerConfig,
+  CircuitBreakerConfig,
   DemoConfig,
   Duration,
   FerryConfig,
   HashKeyConfig,
   HeaderMatch,
   HeaderRules,
+  HealthCheckConfig,
   LimitsConfig,
   ListenConfig,
   MatchConfig,
+  OutlierDetectionConfig,
   PolicyDescriptor,
   PoolConfig,
   RedirectConfig,
+  RetryConfig,
+  RetryOn,
   RewriteConfig,
   RouteConfig,
+  StatusMatch,
   TargetConfig,
   TrustConfig,
   UpstreamConfig,
@@ -50,6 +56,15 @@ export {
   type CustomPolicyFactory,
   type CustomPolicyOptions,
 } from "./src/policies/custom.ts";
+/** The `fault` policy: abort and/or delay an exact share of requests, to test resilience. */
+export {
+  fault,
+  type FaultAbort,
+  type FaultCondition,
+  type FaultDelay,
+  type FaultOptions,
+  type FaultPolicyOptions,
+} from "./src/policies/fault.ts";
 /** Policy middleware shape, for custom policies. */
 export type { PolicyMiddleware } from "./src/policies/policy.ts";
 /** Per-request state a policy reads and edits (`c.var.proxy`). */

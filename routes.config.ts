@@ -15,6 +15,9 @@ export default defineConfig({
     demo: {
       targets: ["http://127.0.0.1:3000"],
       timeouts: { connect: "2s", total: "15s" },
+      // Probed every 5 s; outlier detection, the circuit breaker and retries of idempotent
+      // requests are on by default (see the README's "Upstream resilience").
+      healthCheck: { path: "/healthz", interval: "5s" },
     },
   },
 

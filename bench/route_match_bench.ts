@@ -14,6 +14,7 @@ function route(index: number, path: string, extra: Partial<NormalizedRoute["matc
     match: { hosts: [], path, methods: [], headers: {}, query: {}, ...extra },
     upstream: "api",
     use: [],
+    retryNonIdempotent: false,
   } satisfies NormalizedRoute;
 }
 

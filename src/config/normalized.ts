@@ -16,8 +16,53 @@ export interface NormalizedUpstream {
   targets: NormalizedTarget[];
   balancer: BalancerConfig;
   host: string; // "preserve" | "target" | literal value
-  timeouts: { connectMs: number; totalMs: number; idleMs: number };
+  timeouts: { connectMs: number; perTryMs: number; totalMs: number; idleMs: number };
   pool: { maxIdlePerTarget: number; idleTimeoutMs: number };
+  healthCheck: NormalizedHealthCheck | null;
+  outlierDetection: NormalizedOutlierDetection | null;
+  circuitBreaker: NormalizedCircuitBreaker | null;
+  /** `maxRetries: 0` when retries are off. */
+  retries: NormalizedRetries;
+}
+
+export interface NormalizedHealthCheck {
+  path: string;
+  intervalMs: number;
+  jitterMs: number;
+  timeoutMs: number;
+  /** Inclusive status ranges that pass: `[[200, 299]]`. */
+  expectStatus: [number, number][];
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+  /** Host header; `null` sends the target's host:port. */
+  host: string | null;
+}
+
+export interface NormalizedOutlierDetection {
+  consecutiveFailures: number;
+  baseEjectionMs: number;
+  maxEjectionMs: number;
+  maxEjectedPercent: number;
+  slowStartMs: number;
+}
+
+export interface NormalizedCircuitBreaker {
+  failurePercent: number;
+  minRequests: number;
+  windowMs: number;
+  openForMs: number;
+  maxOpenForMs: number;
+  halfOpenProbes: number;
+}
+
+export interface NormalizedRetries {
+  maxRetries: number;
+  on: { connect: boolean; reset: boolean; timeout: boolean; statuses: number[] };
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  budgetPercent: number;
+  budgetMinPerSecond: number;
+  maxBufferedBodyBytes: number;
 }
 
 export interface NormalizedMatch {
@@ -37,6 +82,7 @@ export interface NormalizedRoute {
   redirect?: Required<RedirectConfig>;
   /** Policies resolved to descriptors, in order; `ref` is the policy name when it was named. */
   use: { ref?: string; descriptor: PolicyDescriptor }[];
+  retryNonIdempotent: boolean;
 }
 
 export interface NormalizedConfig {

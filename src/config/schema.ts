@@ -195,12 +195,110 @@ const balancer = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("consistent_hash"), key: hashKey }),
 ], { error: expected('{ type: "round_robin" | "least_request" | "consistent_hash" }') });
 
+const positiveInteger = checked(
+  z.number({ error: expected("a whole number ≥ 1") }),
+  (n) => Number.isSafeInteger(n) && n >= 1 ? undefined : `expected a whole number ≥ 1, got ${n}`,
+);
+
+const percent = checked(
+  z.number({ error: expected("a percentage from 0 to 100") }),
+  (n) => n >= 0 && n <= 100 ? undefined : `expected a percentage from 0 to 100, got ${n}`,
+);
+
+const STATUS_CLASS = /^[1-5]xx$/;
+const statusMatch = checked(
+  z.union([z.number(), z.string()], { error: expected('a status like 200 or a class like "2xx"') }),
+  (v) =>
+    typeof v === "number"
+      ? Number.isInteger(v) && v >= 100 && v <= 599
+        ? undefined
+        : `expected a status from 100 to 599, got ${v}`
+      : STATUS_CLASS.test(v)
+      ? undefined
+      : `expected a status like 200 or a class like "2xx", got ${describeValue(v)}`,
+);
+
+const probePath = checked(
+  z.string({ error: expected('a path like "/healthz"') }),
+  (s) =>
+    s.startsWith("/") && !/[\s#]/.test(s)
+      ? undefined
+      : `expected a path like "/healthz" (starting with "/", no spaces), got ${describeValue(s)}`,
+);
+
+const healthCheck = z.strictObject({
+  path: probePath,
+  interval: duration.optional(),
+  jitter: duration.optional(),
+  timeout: duration.optional(),
+  expectStatus: z.array(statusMatch, { error: expected("a list of statuses") }).min(1, {
+    error: 'expected at least one status, like ["2xx"]',
+  }).optional(),
+  healthyThreshold: positiveInteger.optional(),
+  unhealthyThreshold: positiveInteger.optional(),
+  host: nonEmptyString("a Host value").optional(),
+}, { error: expected('a health check like { path: "/healthz" }') });
+
+const outlierDetection = z.union([
+  z.literal(false),
+  z.strictObject({
+    consecutiveFailures: positiveInteger.optional(),
+    baseEjectionTime: duration.optional(),
+    maxEjectionTime: duration.optional(),
+    maxEjectedPercent: percent.optional(),
+    slowStart: duration.optional(),
+  }),
+], { error: expected("outlier detection settings or false") });
+
+const circuitBreaker = z.union([
+  z.literal(false),
+  z.strictObject({
+    failurePercent: checked(
+      z.number({ error: expected("a percentage above 0, at most 100") }),
+      (n) => n > 0 && n <= 100 ? undefined : `expected a percentage above 0, at most 100, got ${n}`,
+    ).optional(),
+    minRequests: positiveInteger.optional(),
+    window: duration.optional(),
+    openFor: duration.optional(),
+    maxOpenFor: duration.optional(),
+    halfOpenProbes: positiveInteger.optional(),
+  }),
+], { error: expected("circuit breaker settings or false") });
+
+const RETRY_ON = '"connect", "reset", "timeout" or a status from 500 to 599';
+const retryOn = checked(
+  z.union([z.string(), z.number()], { error: expected(RETRY_ON) }),
+  (v) =>
+    v === "connect" || v === "reset" || v === "timeout" ||
+      (typeof v === "number" && Number.isInteger(v) && v >= 500 && v <= 599)
+      ? undefined
+      : `expected ${RETRY_ON}, got ${describeValue(v)}`,
+);
+
+const retries = z.union([
+  z.literal(false),
+  z.strictObject({
+    maxRetries: nonNegativeInteger.optional(),
+    on: z.array(retryOn, { error: expected("a list of retry conditions") }).optional(),
+    backoff: z.strictObject({ base: duration.optional(), max: duration.optional() }).optional(),
+    budget: z.strictObject({
+      percent: percent.optional(),
+      minPerSecond: checked(
+        z.number({ error: expected("a number ≥ 0") }),
+        (n) => n >= 0 && Number.isFinite(n) ? undefined : `expected a number ≥ 0, got ${n}`,
+      ).optional(),
+    }).optional(),
+    maxBufferedBodyBytes: nonNegativeInteger.optional(),
+  }),
+], { error: expected("retry settings or false") });
+
 const upstream = z.strictObject({
   targets,
   balancer: balancer.optional(),
   host: nonEmptyString('"preserve", "target" or a Host value').optional(),
   timeouts: z.strictObject({
     connect: duration.optional(),
+    perTry: duration.optional(),
     total: duration.optional(),
     idle: duration.optional(),
   }).optional(),
@@ -208,6 +306,10 @@ const upstream = z.strictObject({
     maxIdlePerTarget: nonNegativeInteger.optional(),
     idleTimeout: duration.optional(),
   }).optional(),
+  healthCheck: healthCheck.optional(),
+  outlierDetection: outlierDetection.optional(),
+  circuitBreaker: circuitBreaker.optional(),
+  retries: retries.optional(),
 });
 
 /** The problem with a host match pattern, or `undefined` for `api.example.com` / `*.example.com`. */
@@ -348,6 +450,7 @@ const route = z.strictObject({
     }),
     { error: expected("a list of policies") },
   ).optional(),
+  retryNonIdempotent: z.boolean({ error: expected("true or false") }).optional(),
 }, { error: expected("a route object") });
 
 const trustProxy = checked(

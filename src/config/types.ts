@@ -58,11 +58,19 @@ export type BalancerConfig =
 /** The request attribute a consistent-hash balancer hashes on. */
 export type HashKeyConfig = { header: string } | { cookie: string } | { clientIp: true };
 
-/** Upstream timeouts. */
+/** Upstream timeouts. Each one answers 504 when it fires. */
 export interface UpstreamTimeouts {
-  /** TCP (and TLS) connect. Default `"5s"`. */
+  /** TCP (and TLS) connect, per attempt. Default `"5s"`. */
   connect?: Duration;
-  /** From dispatch until the upstream's response headers arrive. Default `"30s"`. */
+  /**
+   * One attempt, from dispatch until its response headers. A retryable attempt that times out
+   * is retried when `retries.on` includes `"timeout"`. Default: the `total` timeout.
+   */
+  perTry?: Duration;
+  /**
+   * The whole request, from the first dispatch until response headers, retries and backoff
+   * included. Default `"30s"`.
+   */
   total?: Duration;
   /** Longest silence while streaming a body in either direction. Default `"60s"`. */
   idle?: Duration;
@@ -74,6 +82,113 @@ export interface PoolConfig {
   maxIdlePerTarget?: number;
   /** Close an idle connection after this long. Default `"60s"`. */
   idleTimeout?: Duration;
+}
+
+/** A status range in health-check expectations: a status code or a class like `"2xx"`. */
+export type StatusMatch = number | "1xx" | "2xx" | "3xx" | "4xx" | "5xx";
+
+/**
+ * Active health checks: Ferry probes every target with `GET path` on its own schedule. A target
+ * that fails `unhealthyThreshold` probes in a row stops taking traffic; one that then passes
+ * `healthyThreshold` in a row comes back (with slow start). Targets start healthy, so a new
+ * config takes traffic at once; the first probe runs as soon as the upstream is built.
+ */
+export interface HealthCheckConfig {
+  /** Path (and optional query) probed with GET, such as `"/healthz"`. */
+  path: string;
+  /** Time between two probes of one target. Default `"5s"`. */
+  interval?: Duration;
+  /**
+   * Up to this much random extra wait before each probe, so that probes from many gateways do
+   * not arrive in lockstep. Default: a tenth of `interval`.
+   */
+  jitter?: Duration;
+  /** A probe without a response within this time fails. Default `"2s"`. */
+  timeout?: Duration;
+  /** Statuses that pass. Default `["2xx"]`. */
+  expectStatus?: StatusMatch[];
+  /** Passing probes in a row that bring an unhealthy target back. Default `2`. */
+  healthyThreshold?: number;
+  /** Failing probes in a row that take a healthy target out. Default `3`. */
+  unhealthyThreshold?: number;
+  /** Host header of probes. Default: the target's `host:port`. */
+  host?: string;
+}
+
+/**
+ * Passive outlier detection: real traffic that fails (connect errors, resets, timeouts and 5xx
+ * answers) `consecutiveFailures` times in a row ejects a target for `baseEjectionTime × 2^n`
+ * (n = its recent ejections), capped at `maxEjectionTime`. When the time is up the target is
+ * tried half-open: one failure ejects it again for longer, one success brings it back with slow
+ * start. A lone target is never ejected (the circuit breaker covers that case).
+ */
+export interface OutlierDetectionConfig {
+  /** Failures in a row that eject a target. Default `5`. */
+  consecutiveFailures?: number;
+  /** First ejection length. Default `"30s"`. */
+  baseEjectionTime?: Duration;
+  /** Longest ejection. Default `"5m"`. */
+  maxEjectionTime?: Duration;
+  /** At most this share of the targets is ejected at once (at least one of two or more). Default `50`. */
+  maxEjectedPercent?: number;
+  /**
+   * A target coming back (after ejection or failed health checks) ramps its weight from 10% to
+   * 100% over this time instead of taking a full share at once. `"0s"` turns it off. Default
+   * `"10s"`.
+   */
+  slowStart?: Duration;
+}
+
+/**
+ * A circuit breaker per upstream. It opens when at least `failurePercent`% of at least
+ * `minRequests` attempts inside the sliding `window` failed. While open, requests fail fast with
+ * 503 and `Retry-After`. After `openFor` it lets `halfOpenProbes` attempts through: if they all
+ * succeed it closes, and if one fails it opens again for twice as long, up to `maxOpenFor`.
+ */
+export interface CircuitBreakerConfig {
+  /** Failure share, in percent, that opens the circuit. Default `50`. */
+  failurePercent?: number;
+  /** Fewest attempts in the window before the rate is judged. Default `20`. */
+  minRequests?: number;
+  /** The sliding window the rate is measured over. Default `"10s"`. */
+  window?: Duration;
+  /** How long the first trip stays open. Default `"5s"`. */
+  openFor?: Duration;
+  /** Cap on the doubling open time of repeated trips. Default `"60s"`. */
+  maxOpenFor?: Duration;
+  /** Attempts let through while half-open. Default `3`. */
+  halfOpenProbes?: number;
+}
+
+/**
+ * What makes an attempt worth retrying: `"connect"` (refused, unreachable, connect timeout),
+ * `"reset"` (the connection closed before a response), `"timeout"` (the per-try timeout
+ * fired), or an upstream response status from 500 to 599.
+ */
+export type RetryOn = "connect" | "reset" | "timeout" | number;
+
+/** Retries of failed attempts, on another target whenever one exists. */
+export interface RetryConfig {
+  /** Retries after the first attempt. Default `2`. */
+  maxRetries?: number;
+  /** Default `["connect", "reset", 502, 503, 504]`. */
+  on?: RetryOn[];
+  /**
+   * Exponential backoff with full jitter: retry n waits a random time up to
+   * `min(max, base × 2^n)`. Default base `"25ms"`, max `"250ms"`.
+   */
+  backoff?: { base?: Duration; max?: Duration };
+  /**
+   * Retries stay below `percent`% of the requests in the last 10 seconds, plus
+   * `minPerSecond` per second so that a quiet upstream can still retry. When the budget is
+   * spent, the failed attempt's answer goes to the client. Default 20% and 3 per second.
+   */
+  budget?: { percent?: number; minPerSecond?: number };
+  /**
+   * Request bodies up to this size (with a Content-Length) are buffered so they can be sent
+   * again; larger or chunked bodies are streamed and not retried. Default `65536`.
+   */
+  maxBufferedBodyBytes?: number;
 }
 
 /** A named group of targets that routes send traffic to. */
@@ -91,6 +206,17 @@ export interface UpstreamConfig {
   timeouts?: UpstreamTimeouts;
   /** Default 128 idle connections per target, closed after 60s idle. */
   pool?: PoolConfig;
+  /** Active health checks. Off unless given. */
+  healthCheck?: HealthCheckConfig;
+  /** Passive outlier detection. On by default; `false` turns it off. */
+  outlierDetection?: OutlierDetectionConfig | false;
+  /** Circuit breaker. On by default; `false` turns it off. */
+  circuitBreaker?: CircuitBreakerConfig | false;
+  /**
+   * Retries. On by default for idempotent methods (GET, HEAD, OPTIONS, PUT, DELETE, TRACE);
+   * `false` turns them off. A route opts other methods in with `retryNonIdempotent`.
+   */
+  retries?: RetryConfig | false;
 }
 
 /** Match on one request header. */
@@ -171,6 +297,11 @@ export interface RouteConfig<U extends string = string, P extends string = strin
   redirect?: RedirectConfig;
   /** Policies in the order they run: names from `policies`, or inline descriptors. */
   use?: (P | PolicyDescriptor)[];
+  /**
+   * Let the upstream's retries apply to POST, PATCH and other non-idempotent methods too. Only
+   * for endpoints that tolerate a request arriving twice. Default `false`.
+   */
+  retryNonIdempotent?: boolean;
 }
 
 /** Which client addresses may set `X-Forwarded-*` headers that Ferry will trust. */

@@ -18,6 +18,8 @@ import { describeValue, formatPath } from "./format_issues.ts";
 import type {
   ConfigIssue,
   NormalizedConfig,
+  NormalizedHealthCheck,
+  NormalizedRetries,
   NormalizedRoute,
   NormalizedUpstream,
   ValidationResult,
@@ -259,6 +261,11 @@ function crossCheck(input: unknown): Problem[] {
       checkDescriptor(descriptor, ["policies", name], out);
     }
   }
+  if (isObject(input.upstreams)) {
+    for (const [name, upstream] of Object.entries(input.upstreams)) {
+      if (isObject(upstream)) checkUpstreamDurations(upstream, ["upstreams", name], out);
+    }
+  }
   if (!Array.isArray(input.routes)) return out;
 
   const nameOwners = new Map<string, number>();
@@ -291,6 +298,43 @@ function crossCheck(input: unknown): Problem[] {
     checkRouteName(route, i, nameOwners, out);
   });
   return out;
+}
+
+/**
+ * Pairs of durations that must be ordered: `[section, shorter, longer, longer's default]`. A
+ * shorter one left out defaults to at most the longer one (see `normalizeUpstream`); a longer one
+ * left out is compared at its default, which the message then names.
+ */
+const ORDERED_DURATIONS = [
+  ["timeouts", "perTry", "total", "30s"],
+  ["retries", "backoff.base", "backoff.max", "250ms"],
+  ["outlierDetection", "baseEjectionTime", "maxEjectionTime", "5m"],
+  ["circuitBreaker", "openFor", "maxOpenFor", "60s"],
+  ["healthCheck", "timeout", "interval", "5s"],
+] as const;
+
+/** Durations whose meaning needs one not to exceed the other (a per-try longer than total...). */
+function checkUpstreamDurations(upstream: Obj, at: Path, out: Problem[]) {
+  for (const [section, shorter, longer, longerDefault] of ORDERED_DURATIONS) {
+    const settings = upstream[section];
+    if (!isObject(settings)) continue;
+    const read = (key: string): unknown =>
+      key.split(".").reduce<unknown>((v, k) => isObject(v) ? v[k] : undefined, settings);
+    const a = read(shorter), given = read(longer);
+    const b = given ?? longerDefault;
+    if (typeof a !== "string" || typeof b !== "string") continue;
+    const aMs = parseDuration(a), bMs = parseDuration(b);
+    if (aMs === undefined || bMs === undefined || aMs <= bMs) continue;
+    const fix = given === undefined
+      ? `make it at most "${b}", or raise ${longer}`
+      : `make it at most "${b}"`;
+    out.push({
+      path: [...at, section, ...shorter.split(".")],
+      message: `${shorter} "${a}" is longer than ${longer} "${b}"${
+        given === undefined ? " (the default)" : ""
+      }: ${fix}`,
+    });
+  }
 }
 
 /** Route names label metrics and logs, so two routes must never share one (defaults count). */
@@ -457,6 +501,11 @@ type ParsedUpstream = ParsedConfig["upstreams"][string];
 type ParsedRoute = ParsedConfig["routes"][number];
 
 function normalizeUpstream(name: string, u: ParsedUpstream): NormalizedUpstream {
+  const totalMs = ms(u.timeouts?.total ?? "30s");
+  const outlier = u.outlierDetection || undefined;
+  const breaker = u.circuitBreaker || undefined;
+  const maxEjectionMs = ms(outlier?.maxEjectionTime ?? "5m");
+  const maxOpenForMs = ms(breaker?.maxOpenFor ?? "60s");
   return {
     name,
     targets: u.targets.map((t) => {
@@ -467,13 +516,81 @@ function normalizeUpstream(name: string, u: ParsedUpstream): NormalizedUpstream 
     host: u.host ?? "preserve",
     timeouts: {
       connectMs: ms(u.timeouts?.connect ?? "5s"),
-      totalMs: ms(u.timeouts?.total ?? "30s"),
+      perTryMs: shorterOf(u.timeouts?.perTry, "30s", totalMs),
+      totalMs,
       idleMs: ms(u.timeouts?.idle ?? "60s"),
     },
     pool: {
       maxIdlePerTarget: u.pool?.maxIdlePerTarget ?? 128,
       idleTimeoutMs: ms(u.pool?.idleTimeout ?? "60s"),
     },
+    healthCheck: u.healthCheck ? normalizeHealthCheck(u.healthCheck) : null,
+    outlierDetection: u.outlierDetection === false ? null : {
+      consecutiveFailures: u.outlierDetection?.consecutiveFailures ?? 5,
+      baseEjectionMs: shorterOf(u.outlierDetection?.baseEjectionTime, "30s", maxEjectionMs),
+      maxEjectionMs,
+      maxEjectedPercent: u.outlierDetection?.maxEjectedPercent ?? 50,
+      slowStartMs: ms(u.outlierDetection?.slowStart ?? "10s"),
+    },
+    circuitBreaker: u.circuitBreaker === false ? null : {
+      failurePercent: u.circuitBreaker?.failurePercent ?? 50,
+      minRequests: u.circuitBreaker?.minRequests ?? 20,
+      windowMs: ms(u.circuitBreaker?.window ?? "10s"),
+      openForMs: shorterOf(u.circuitBreaker?.openFor, "5s", maxOpenForMs),
+      maxOpenForMs,
+      halfOpenProbes: u.circuitBreaker?.halfOpenProbes ?? 3,
+    },
+    retries: normalizeRetries(u.retries),
+  };
+}
+
+/**
+ * A duration bounded by another: the given value (validation already ensured it fits), or the
+ * default lowered to the bound, so that setting only the longer one never breaks the pair.
+ */
+function shorterOf(given: string | undefined, fallback: string, bound: number): number {
+  return given !== undefined ? ms(given) : Math.min(ms(fallback), bound);
+}
+
+type ParsedHealthCheck = NonNullable<ParsedUpstream["healthCheck"]>;
+
+function normalizeHealthCheck(h: ParsedHealthCheck): NormalizedHealthCheck {
+  const intervalMs = ms(h.interval ?? "5s");
+  return {
+    path: h.path,
+    intervalMs,
+    jitterMs: h.jitter ? ms(h.jitter) : Math.round(intervalMs / 10),
+    timeoutMs: shorterOf(h.timeout, "2s", intervalMs),
+    expectStatus: (h.expectStatus ?? ["2xx"]).map((s): [number, number] => {
+      if (typeof s === "number") return [s, s];
+      const base = Number(s[0]) * 100;
+      return [base, base + 99];
+    }),
+    healthyThreshold: h.healthyThreshold ?? 2,
+    unhealthyThreshold: h.unhealthyThreshold ?? 3,
+    host: h.host ?? null,
+  };
+}
+
+const DEFAULT_RETRY_ON = ["connect", "reset", 502, 503, 504] as const;
+
+function normalizeRetries(parsed: ParsedUpstream["retries"]): NormalizedRetries {
+  const r = parsed === false ? undefined : parsed;
+  const on: readonly (string | number)[] = parsed === false ? [] : r?.on ?? DEFAULT_RETRY_ON;
+  const backoffMaxMs = ms(r?.backoff?.max ?? "250ms");
+  return {
+    maxRetries: parsed === false ? 0 : r?.maxRetries ?? 2,
+    on: {
+      connect: on.includes("connect"),
+      reset: on.includes("reset"),
+      timeout: on.includes("timeout"),
+      statuses: [...new Set(on.filter((x): x is number => typeof x === "number"))].sort(),
+    },
+    backoffBaseMs: shorterOf(r?.backoff?.base, "25ms", backoffMaxMs),
+    backoffMaxMs,
+    budgetPercent: r?.budget?.percent ?? 20,
+    budgetMinPerSecond: r?.budget?.minPerSecond ?? 3,
+    maxBufferedBodyBytes: r?.maxBufferedBodyBytes ?? 65_536,
   };
 }
 
@@ -510,6 +627,7 @@ function normalizeRoute(
         ? { ref: entry, descriptor: policies[entry] }
         : { descriptor: resolvePolicy(entry) }
     ),
+    retryNonIdempotent: r.retryNonIdempotent ?? false,
   };
   if (r.upstream !== undefined) route.upstream = r.upstream;
   if (r.redirect) route.redirect = { to: r.redirect.to, status: r.redirect.status ?? 308 };

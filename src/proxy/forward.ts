@@ -4,8 +4,10 @@
  */
 import type { PickContext } from "../upstream/balancers/balancer.ts";
 import { type OutboundRequest, UpstreamError } from "../upstream/client.ts";
+import { mayRetryMethod } from "../upstream/resilience/retry_rules.ts";
 import type { Target } from "../upstream/target.ts";
 import type { UpstreamRuntime } from "../upstream/upstream.ts";
+import { AttemptFailure, CircuitOpen, sendWithRetries } from "./attempts.ts";
 import { BodyTooLargeError, limitBody } from "./body_limit.ts";
 import { clientResponse } from "./client_response.ts";
 import { outboundHeaders } from "./outbound_headers.ts";
@@ -28,7 +30,8 @@ export async function forward(
   env: ForwardEnv,
 ): Promise<Response> {
   const { maxBodyBytes } = env;
-  const target = upstream.balancer.pick(new RequestPick(req, state));
+  const pick = new RequestPick(req, state);
+  const target = upstream.balancer.pick(pick);
   if (!target) {
     return problem(
       503,
@@ -51,6 +54,9 @@ export async function forward(
     return bridgeWebSocket(req, target, state.upstreamPath, headers, upstream, state, env.live);
   }
 
+  let maxRetries = mayRetryMethod(req.method, state.match.route.config.retryNonIdempotent)
+    ? upstream.config.retries.maxRetries
+    : 0;
   let body: OutboundRequest["body"] = null;
   let bodyLength = -1;
   let exceeded = () => false;
@@ -59,45 +65,71 @@ export async function forward(
     if (declared !== null) {
       bodyLength = Number(declared);
       if (bodyLength > maxBodyBytes) return tooLarge(state, maxBodyBytes);
-      body = req.body;
+      if (maxRetries > 0 && bodyLength <= upstream.config.retries.maxBufferedBodyBytes) {
+        // Small enough to keep: buffered once, it can be sent again on a retry.
+        try {
+          body = new Uint8Array(await req.arrayBuffer());
+        } catch {
+          return problem(400, "bad-request", "the request body ended early", state.requestId);
+        }
+      } else {
+        body = req.body;
+        maxRetries = 0;
+      }
     } else {
       const limited = limitBody(req.body, maxBodyBytes);
       body = limited.stream;
       exceeded = limited.exceeded;
+      maxRetries = 0; // a stream of unknown length cannot be replayed
     }
   }
 
-  target.inflight++;
+  const request: OutboundRequest = {
+    method: req.method,
+    path: state.upstreamPath,
+    headers,
+    body,
+    bodyLength,
+    // No `req.signal`: reading it makes Deno build an abort reason with a stack trace on every
+    // completed response (7.5% of CPU when measured). A client that goes away cancels the
+    // response body, and one that drops mid-upload errors the body stream the client reads.
+  };
+  let outcome;
   try {
-    const res = await upstream.clientFor(target).send(target.address, {
-      method: req.method,
-      path: state.upstreamPath,
-      headers,
-      body,
-      bodyLength,
-      // No `req.signal`: reading it makes Deno build an abort reason with a stack trace on every
-      // completed response (7.5% of CPU when measured). A client that goes away cancels the
-      // response body, and one that drops mid-upload errors the body stream the client reads.
-    }, upstream.timeouts);
-    if (res.body instanceof ReadableStream) {
-      // Streams outlive this call; tracking them lets a reload end those of changed routes.
-      res.body = env.live.trackStream(state.match.route.config.name, res.body);
-    }
-    const out = clientResponse(res, state.requestId);
-    if (out) return out;
-    if (res.body && !(res.body instanceof Uint8Array)) await res.body.cancel();
-    return problem(
-      502,
-      "upstream-protocol-error",
-      `upstream answered with invalid status ${res.status}`,
-      state.requestId,
-    );
+    outcome = await sendWithRetries(upstream, target, request, maxRetries, pick, state, exceeded);
   } catch (error) {
     if (exceeded() || error instanceof BodyTooLargeError) return tooLarge(state, maxBodyBytes);
     return upstreamFailure(error, upstream, state.requestId);
-  } finally {
-    target.inflight--;
   }
+  if (outcome instanceof CircuitOpen) {
+    return problem(
+      503,
+      "circuit-open",
+      `upstream "${upstream.config.name}" is failing; its circuit breaker is open`,
+      state.requestId,
+      { "retry-after": String(outcome.retryAfterSeconds) },
+    );
+  }
+  if (outcome instanceof AttemptFailure) {
+    if (exceeded() || outcome.error instanceof BodyTooLargeError) {
+      return tooLarge(state, maxBodyBytes);
+    }
+    return upstreamFailure(outcome.error, upstream, state.requestId, outcome);
+  }
+  const res = outcome;
+  if (res.body instanceof ReadableStream) {
+    // Streams outlive this call; tracking them lets a reload end those of changed routes.
+    res.body = env.live.trackStream(state.match.route.config.name, res.body);
+  }
+  const out = clientResponse(res, state.requestId);
+  if (out) return out;
+  if (res.body && !(res.body instanceof Uint8Array)) await res.body.cancel();
+  return problem(
+    502,
+    "upstream-protocol-error",
+    `upstream answered with invalid status ${res.status}`,
+    state.requestId,
+  );
 }
 
 function tooLarge(state: ProxyState, limit: number): Response {
@@ -111,19 +143,27 @@ function tooLarge(state: ProxyState, limit: number): Response {
 }
 
 /** Maps a failed exchange to 502/504 problems; unexpected errors become a 502 too. */
-export function upstreamFailure(error: unknown, upstream: UpstreamRuntime, id: string): Response {
+export function upstreamFailure(
+  error: unknown,
+  upstream: UpstreamRuntime,
+  id: string,
+  timedOut?: { deadline: "per-try" | "total"; timeoutMs: number },
+): Response {
   const name = upstream.config.name;
   if (error instanceof UpstreamError) {
     switch (error.kind) {
       case "connect_timeout":
         return problem(504, "upstream-timeout", `connecting to upstream "${name}" timed out`, id);
-      case "timeout":
+      case "timeout": {
+        const ms = timedOut?.timeoutMs ?? upstream.config.timeouts.totalMs;
+        const which = timedOut?.deadline === "per-try" ? "per-try timeout" : "total timeout";
         return problem(
           504,
           "upstream-timeout",
-          `upstream "${name}" did not answer within ${upstream.timeouts.totalMs}ms`,
+          `upstream "${name}" did not answer within the ${ms}ms ${which}`,
           id,
         );
+      }
       case "protocol":
         return problem(502, "upstream-protocol-error", `upstream "${name}": ${error.message}`, id);
       case "aborted":

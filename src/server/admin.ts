@@ -1,12 +1,13 @@
 /**
  * The admin app (loopback by default): liveness, readiness, metrics, the config being served,
- * the compiled routes, and reload. It is a separate listener so it never competes with proxy
+ * the compiled routes, upstream health and circuit state, and reload. It is a separate listener so it never competes with proxy
  * routes. Endpoints that change state accept loopback callers, and others only with the token.
  */
 import { Hono } from "hono";
 import type { GatewayMetrics } from "../observe/metrics.ts";
 import { parseIp } from "../proxy/cidr.ts";
 import { describeRoutes } from "../routing/describe.ts";
+import { describeUpstreams } from "../upstream/describe.ts";
 import type { ReloadOutcome } from "./reloader.ts";
 import type { Snapshot } from "./snapshot.ts";
 
@@ -75,6 +76,7 @@ export function createAdminApp(deps: AdminDeps): Hono {
     });
   });
   app.get("/routes", (c) => c.json(describeRoutes(deps.current().table)));
+  app.get("/upstreams", (c) => c.json(describeUpstreams(deps.current().upstreams.values())));
   app.post("/reload", async (c) => {
     const peer = (c.env as { remoteAddr?: { hostname?: string } } | undefined)?.remoteAddr
       ?.hostname;

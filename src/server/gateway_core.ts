@@ -11,6 +11,7 @@ import { GatewayMetrics } from "../observe/metrics.ts";
 import { ConfigError } from "../config/config_error.ts";
 import { CustomModuleError, CustomModules } from "../policies/custom_modules.ts";
 import { LiveConnections } from "../proxy/live.ts";
+import { UpstreamReporter } from "../observe/upstream_reporter.ts";
 import { UpstreamRegistry } from "../upstream/registry.ts";
 import type { LoadStatus } from "./admin.ts";
 import { buildSnapshot, type Snapshot, type SnapshotServices } from "./snapshot.ts";
@@ -34,7 +35,7 @@ export interface ApplyResult {
 /** Long-lived services and the current snapshot. */
 export class GatewayCore {
   readonly metrics: GatewayMetrics = new GatewayMetrics();
-  readonly upstreams: UpstreamRegistry = new UpstreamRegistry();
+  readonly upstreams: UpstreamRegistry;
   readonly live: LiveConnections = new LiveConnections();
   #snapshot: Snapshot | undefined;
   #accessLog: AccessLog | undefined;
@@ -48,7 +49,14 @@ export class GatewayCore {
   constructor(
     readonly logger: Logger,
     readonly env: (name: string) => string | undefined,
-  ) {}
+  ) {
+    const reporter = new UpstreamReporter(
+      this.metrics.registry,
+      logger,
+      () => this.upstreams.runtimes(),
+    );
+    this.upstreams = new UpstreamRegistry(reporter);
+  }
 
   /** The snapshot being served. */
   get snapshot(): Snapshot {

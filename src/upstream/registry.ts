@@ -7,12 +7,16 @@ import type { NormalizedUpstream } from "../config/normalized.ts";
 import { createBalancer } from "./balancers/create.ts";
 import { FetchClient } from "./fetch_client.ts";
 import { Http1Client } from "./http1/client.ts";
+import { ignoreUpstreamEvents, type UpstreamEvents } from "./resilience/events.ts";
 import { Target } from "./target.ts";
 import { UpstreamRuntime } from "./upstream.ts";
 
 /** Keeps upstream runtimes by name and config. */
 export class UpstreamRegistry {
   readonly #live = new Map<string, { key: string; runtime: UpstreamRuntime }>();
+
+  /** `events` hears every upstream's retries, ejections, health and circuit changes. */
+  constructor(private readonly events: UpstreamEvents = ignoreUpstreamEvents) {}
 
   /** The runtime for `config`: the existing one when its config is unchanged, else a new one. */
   obtain(config: NormalizedUpstream): UpstreamRuntime {
@@ -29,6 +33,7 @@ export class UpstreamRegistry {
         idleTimeoutMs: config.pool.idleTimeoutMs,
       }),
       new FetchClient(),
+      this.events,
     );
     this.#live.set(config.name, { key, runtime });
     return runtime;
@@ -47,6 +52,11 @@ export class UpstreamRegistry {
       }
     }
     return retired;
+  }
+
+  /** The live runtimes (admin `/upstreams`, metrics). */
+  runtimes(): IterableIterator<UpstreamRuntime> {
+    return [...this.#live.values()].map((e) => e.runtime).values();
   }
 
   /** Closes every runtime (shutdown). */

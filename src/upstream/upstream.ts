@@ -1,15 +1,19 @@
 import type { NormalizedUpstream } from "../config/normalized.ts";
 import type { Balancer } from "./balancers/balancer.ts";
 import type { ExchangeTimeouts, UpstreamClient } from "./client.ts";
+import type { UpstreamEvents } from "./resilience/events.ts";
+import { Resilience } from "./resilience/resilience.ts";
 import type { Target } from "./target.ts";
 
 /**
- * One upstream at runtime: its targets, balancer and clients. Built once per snapshot, and
- * carried whole into the next snapshot when its config did not change, so pools and balancer
- * positions survive reloads.
+ * One upstream at runtime: its targets, balancer, clients and resilience state. Built once per
+ * snapshot, and carried whole into the next snapshot when its config did not change, so pools,
+ * balancer positions, health and circuit state survive reloads.
  */
 export class UpstreamRuntime {
+  /** First-attempt timeouts; later attempts get what is left of `totalMs`. */
   readonly timeouts: ExchangeTimeouts;
+  readonly resilience: Resilience;
 
   constructor(
     readonly config: NormalizedUpstream,
@@ -19,9 +23,16 @@ export class UpstreamRuntime {
     readonly http: UpstreamClient,
     /** TLS targets: the fetch client (HTTP/2 by ALPN). */
     readonly https: UpstreamClient,
+    events: UpstreamEvents,
   ) {
     const t = config.timeouts;
-    this.timeouts = { connectMs: t.connectMs, totalMs: t.totalMs, idleMs: t.idleMs };
+    this.timeouts = { connectMs: t.connectMs, totalMs: t.perTryMs, idleMs: t.idleMs };
+    this.resilience = new Resilience(
+      config,
+      targets,
+      (target, signal) => this.#probe(target, signal),
+      events,
+    );
   }
 
   clientFor(target: Target): UpstreamClient {
@@ -29,7 +40,23 @@ export class UpstreamRuntime {
   }
 
   close(): void {
+    this.resilience.close();
     this.http.close();
     this.https.close();
+  }
+
+  /** One active health probe: `GET path`, its status, the body discarded. */
+  async #probe(target: Target, signal: AbortSignal): Promise<number> {
+    const check = this.config.healthCheck!;
+    const res = await this.clientFor(target).send(target.address, {
+      method: "GET",
+      path: check.path,
+      headers: ["host", check.host ?? target.hostHeader, "user-agent", "ferry-health-check"],
+      body: null,
+      bodyLength: -1,
+      signal,
+    }, { connectMs: check.timeoutMs, totalMs: check.timeoutMs, idleMs: check.timeoutMs });
+    if (res.body instanceof ReadableStream) await res.body.cancel();
+    return res.status;
   }
 }

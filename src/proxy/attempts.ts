@@ -1,0 +1,151 @@
+/**
+ * The attempts of one forwarded request: the circuit breaker's admission, the exchange, its
+ * judgement (outlier detection and circuit window), and retries on other targets with backoff,
+ * within the retry budget and the total timeout.
+ *
+ * The first attempt's success path does only what it must: one admission check, one send, one
+ * outcome record. Everything else runs when an attempt fails.
+ */
+import type { PickContext } from "../upstream/balancers/balancer.ts";
+import {
+  type ExchangeTimeouts,
+  type InboundResponse,
+  type OutboundRequest,
+  UpstreamError,
+} from "../upstream/client.ts";
+import { type Admission, REFUSED } from "../upstream/resilience/circuit_breaker.ts";
+import { backoffMs, retriesError, retriesStatus } from "../upstream/resilience/retry_rules.ts";
+import type { Target } from "../upstream/target.ts";
+import type { UpstreamRuntime } from "../upstream/upstream.ts";
+import type { ProxyState } from "./state.ts";
+
+/** The circuit was open before the first attempt: answer 503 with `Retry-After`. */
+export class CircuitOpen {
+  constructor(readonly retryAfterSeconds: number) {}
+}
+
+/** The last attempt failed without a response. */
+export class AttemptFailure {
+  constructor(
+    readonly error: unknown,
+    /** Which deadline a timeout hit: the per-try one or the request's total. */
+    readonly deadline: "per-try" | "total",
+    readonly timeoutMs: number,
+  ) {}
+}
+
+/**
+ * Sends `request` to `first`, retrying up to `maxRetries` times on other targets. Resolves with
+ * the response to give the client (possibly a retryable 5xx when retries ran out), or why there
+ * is none. Rejects only with errors the caller maps itself (aborted client, body too large).
+ */
+export async function sendWithRetries(
+  upstream: UpstreamRuntime,
+  first: Target,
+  request: OutboundRequest,
+  maxRetries: number,
+  pick: PickContext,
+  state: ProxyState,
+  /** Whether a failure was the client's doing (its body broke a limit), not the upstream's. */
+  clientFault: () => boolean,
+): Promise<InboundResponse | CircuitOpen | AttemptFailure> {
+  const resilience = upstream.resilience;
+  const rules = upstream.config.retries;
+  const { totalMs, perTryMs } = upstream.config.timeouts;
+  let now = Date.now();
+  const deadline = now + totalMs;
+  if (maxRetries > 0) resilience.budget.request(now);
+  let admission: Admission = resilience.admit(now);
+  if (admission === REFUSED) return new CircuitOpen(resilience.circuit!.retryAfterSeconds(now));
+
+  let target = first;
+  let timeouts: ExchangeTimeouts = upstream.timeouts;
+  let tried: Set<Target> | undefined;
+  for (let attempt = 0;; attempt++) {
+    state.target = target.url;
+    let res: InboundResponse | undefined;
+    let error: unknown;
+    target.inflight++;
+    try {
+      res = await upstream.clientFor(target).send(target.address, request, timeouts);
+    } catch (e) {
+      error = e;
+    } finally {
+      target.inflight--;
+    }
+    now = Date.now();
+
+    // Judge the attempt, and stop unless it failed in a way worth retrying.
+    if (res !== undefined) {
+      resilience.answered(target, now, admission, res.status);
+      if (res.status < 500 || attempt >= maxRetries || !retriesStatus(rules, res.status)) {
+        return res;
+      }
+    } else {
+      const kind = error instanceof UpstreamError ? error.kind : undefined;
+      if (kind === undefined || kind === "aborted" || clientFault()) {
+        // The client went away, or its body broke: nothing to learn about the upstream.
+        resilience.released(admission);
+        throw error;
+      }
+      resilience.failed(target, now, admission, error instanceof Error ? error.message : kind);
+      if (attempt >= maxRetries || !retriesError(rules, kind)) {
+        return failure(error, timeouts, upstream);
+      }
+    }
+
+    // A retry is wanted: it needs budget, time, another target and the circuit's admission.
+    const next = await prepareRetry(upstream, target, attempt, deadline, pick, tried ??= new Set());
+    if (next === undefined) return res ?? failure(error, timeouts, upstream);
+    admission = resilience.admit(Date.now());
+    if (admission === REFUSED) return res ?? failure(error, timeouts, upstream);
+    if (res?.body instanceof ReadableStream) await res.body.cancel();
+    resilience.retrying();
+    target = next;
+    const left = deadline - Date.now();
+    timeouts = {
+      connectMs: timeouts.connectMs,
+      totalMs: Math.max(1, Math.min(perTryMs, left)),
+      idleMs: timeouts.idleMs,
+    };
+  }
+}
+
+/**
+ * Spends a retry: checks the deadline and the budget, picks a target not tried yet (the same
+ * one only when no other is healthy), and waits the backoff. `undefined` means "do not retry".
+ */
+async function prepareRetry(
+  upstream: UpstreamRuntime,
+  failed: Target,
+  attempt: number,
+  deadline: number,
+  pick: PickContext,
+  tried: Set<Target>,
+): Promise<Target | undefined> {
+  const resilience = upstream.resilience;
+  const now = Date.now();
+  const wait = backoffMs(upstream.config.retries, attempt);
+  // A retry that cannot get a response before the deadline only adds load.
+  if (now + wait >= deadline) return undefined;
+  if (!resilience.budget.tryRetry(now)) {
+    resilience.budgetExhausted();
+    return undefined;
+  }
+  tried.add(failed);
+  const next = upstream.balancer.pick(pick, tried);
+  if (next === undefined) return undefined;
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  return next;
+}
+
+function failure(
+  error: unknown,
+  timeouts: ExchangeTimeouts,
+  upstream: UpstreamRuntime,
+): AttemptFailure {
+  const { perTryMs, totalMs } = upstream.config.timeouts;
+  // An attempt given less than the per-try time was cut short by the total deadline.
+  const byTotal = timeouts.totalMs < perTryMs || perTryMs === totalMs;
+  return new AttemptFailure(error, byTotal ? "total" : "per-try", byTotal ? totalMs : perTryMs);
+}
