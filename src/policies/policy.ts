@@ -5,16 +5,28 @@
  * conformance test in `tests/policies/policy_conformance_test.ts`.
  */
 import type { MiddlewareHandler } from "hono";
+import type { Registry } from "prom-client";
 import type { z } from "zod";
+import type { Logger } from "../observe/logger.ts";
 import type { PolicyDescriptor } from "../config/types.ts";
 import type { GatewayEnv } from "../proxy/state.ts";
 
-/** What a policy may use while it is built (shared services of the snapshot). */
+/** What a policy may use while it is built (services of the gateway). */
 export interface PolicyEnv {
   /** Reads an environment variable (secrets are referenced by name). */
   env(name: string): string | undefined;
   /** The preloaded factory of a `custom` policy module, by its specifier. */
   customModule?(specifier: string): (options: Record<string, unknown>) => PolicyMiddleware;
+  /**
+   * State that must outlive this snapshot (JWKS caches, counters, metrics), by key: created by
+   * `create` on first use, then the same object for every route and every reload. Values with
+   * a `close()` are closed when the gateway closes.
+   */
+  shared<T>(key: string, create: () => T): T;
+  /** The gateway's Prometheus registry; create metrics through `shared` so they exist once. */
+  metrics: Registry;
+  /** Ferry's own log. */
+  logger: Logger;
 }
 
 /** A policy middleware: Hono's shape, with Ferry's per-request state in `c.var.proxy`. */

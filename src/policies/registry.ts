@@ -1,3 +1,8 @@
+import { jwtPolicy } from "./jwt_policy.ts";
+import { apiKeyPolicy } from "./api_key_policy.ts";
+import { basicAuthPolicy } from "./basic_auth_policy.ts";
+import { forwardAuthPolicy } from "./forward_auth_policy.ts";
+import { ipFilterPolicy } from "./ip_filter_policy.ts";
 import { customPolicy } from "./custom_policy.ts";
 import { faultPolicy } from "./fault_policy.ts";
 import { headersPolicy } from "./headers_policy.ts";
@@ -14,5 +19,10 @@ export const policyDefinitions: ReadonlyMap<string, PolicyDefinition<string, any
   [headersPolicy.kind, headersPolicy],
   [rewritePolicy.kind, rewritePolicy],
   [customPolicy.kind, customPolicy],
+  [jwtPolicy.kind, jwtPolicy],
+  [apiKeyPolicy.kind, apiKeyPolicy],
+  [basicAuthPolicy.kind, basicAuthPolicy],
+  [forwardAuthPolicy.kind, forwardAuthPolicy],
+  [ipFilterPolicy.kind, ipFilterPolicy],
   [faultPolicy.kind, faultPolicy],
 ]);

@@ -7,6 +7,8 @@
 export type ProblemType =
   | "no-route"
   | "bad-request"
+  | "unauthorized"
+  | "forbidden"
   | "payload-too-large"
   | "not-implemented"
   | "upstream-unreachable"
@@ -20,6 +22,8 @@ export type ProblemType =
 const TITLES: Record<ProblemType, string> = {
   "no-route": "No route matches this request",
   "bad-request": "Bad request",
+  unauthorized: "Authentication required",
+  forbidden: "Forbidden",
   "payload-too-large": "Request body too large",
   "not-implemented": "Not implemented",
   "upstream-unreachable": "Upstream unreachable",

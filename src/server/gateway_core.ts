@@ -12,6 +12,7 @@ import { ConfigError } from "../config/config_error.ts";
 import { CustomModuleError, CustomModules } from "../policies/custom_modules.ts";
 import { LiveConnections } from "../proxy/live.ts";
 import { UpstreamReporter } from "../observe/upstream_reporter.ts";
+import { SharedState } from "../policies/shared_state.ts";
 import { UpstreamRegistry } from "../upstream/registry.ts";
 import type { LoadStatus } from "./admin.ts";
 import { buildSnapshot, type Snapshot, type SnapshotServices } from "./snapshot.ts";
@@ -37,6 +38,7 @@ export class GatewayCore {
   readonly metrics: GatewayMetrics = new GatewayMetrics();
   readonly upstreams: UpstreamRegistry;
   readonly live: LiveConnections = new LiveConnections();
+  readonly shared: SharedState = new SharedState();
   #snapshot: Snapshot | undefined;
   #accessLog: AccessLog | undefined;
   #accessLogKey = "";
@@ -99,6 +101,8 @@ export class GatewayCore {
       metrics: this.metrics,
       accessLog,
       env: this.env,
+      shared: this.shared,
+      logger: this.logger,
       customModule: custom.lookup,
       onError: (error, requestId) =>
         this.logger.log("error", "request failed inside the gateway", {
@@ -155,6 +159,7 @@ export class GatewayCore {
     this.#timers.clear();
     this.live.closeAll(1001, "gateway shutting down");
     this.upstreams.closeAll();
+    await this.shared.close();
     await this.#accessLog?.close();
   }
 

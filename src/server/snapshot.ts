@@ -8,6 +8,8 @@ import type { AccessLog } from "../observe/access_log.ts";
 import type { GatewayMetrics } from "../observe/metrics.ts";
 import { composeChain, type RouteChain, type Terminal } from "../policies/chain.ts";
 import type { PolicyMiddleware } from "../policies/policy.ts";
+import type { SharedState } from "../policies/shared_state.ts";
+import type { Logger } from "../observe/logger.ts";
 import { policyDefinitions } from "../policies/registry.ts";
 import { CidrSet } from "../proxy/cidr.ts";
 import { forward } from "../proxy/forward.ts";
@@ -44,6 +46,9 @@ export interface SnapshotServices {
   metrics: GatewayMetrics;
   accessLog: AccessLog;
   env(name: string): string | undefined;
+  /** Policy state that outlives snapshots. */
+  shared: SharedState;
+  logger: Logger;
   /** Preloaded `custom` policy factories by module specifier. */
   customModule?(specifier: string): (options: Record<string, unknown>) => PolicyMiddleware;
   onError(error: unknown, requestId: string): void;
@@ -92,5 +97,11 @@ export function buildSnapshot(
 function buildPolicy(kind: string, options: unknown, services: SnapshotServices): PolicyMiddleware {
   const definition = policyDefinitions.get(kind);
   if (!definition) throw new Error(`unknown policy kind "${kind}" passed validation`);
-  return definition.create(options, { env: services.env, customModule: services.customModule });
+  return definition.create(options, {
+    env: services.env,
+    customModule: services.customModule,
+    shared: (key, create) => services.shared.get(key, create),
+    metrics: services.metrics.registry,
+    logger: services.logger,
+  });
 }

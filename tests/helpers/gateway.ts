@@ -8,10 +8,12 @@ import { type GatewayHandle, startGateway } from "../../src/server/gateway.ts";
 /** Starts a gateway on 127.0.0.1 with ephemeral proxy and admin ports and an in-memory log. */
 export async function startTestGateway(
   config: Record<string, unknown>,
-  options: { admin?: boolean; logger?: MemoryLogger } = {},
+  options: { admin?: boolean; logger?: MemoryLogger; env?: Record<string, string> } = {},
 ): Promise<GatewayHandle & { logger: MemoryLogger }> {
   const logger = options.logger ?? new MemoryLogger();
+  const env = options.env;
   const gw = await startGateway(config, {
+    ...(env ? { env: (name: string) => env[name] } : {}),
     listen: { hostname: "127.0.0.1", port: 0 },
     admin: options.admin === false ? false : { hostname: "127.0.0.1", port: 0 },
     logger,

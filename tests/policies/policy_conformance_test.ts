@@ -11,22 +11,18 @@ import assert from "node:assert/strict";
 import { validateConfig } from "../../src/config/validate.ts";
 import type { PolicyDefinition } from "../../src/policies/policy.ts";
 import { policyDefinitions } from "../../src/policies/registry.ts";
-import type { CustomPolicyFactory } from "../../src/policies/custom.ts";
+import { SharedState } from "../../src/policies/shared_state.ts";
+import { MemoryLogger } from "../../src/observe/logger.ts";
+import { Registry } from "prom-client";
 import passThrough from "../fixtures/policies/pass_through.ts";
-import { startEchoUpstream, startTestGateway } from "../helpers/gateway.ts";
+import type { Sample } from "./samples/sample.ts";
+import { sample as jwtSample } from "./samples/jwt.ts";
+import { sample as apikeySample } from "./samples/api_key.ts";
+import { sample as basicauthSample } from "./samples/basic_auth.ts";
+import { sample as forwardauthSample } from "./samples/forward_auth.ts";
+import { sample as ipfilterSample } from "./samples/ip_filter.ts";
 
-interface Sample {
-  /** Options the schema must accept and that must let a plain GET through. */
-  valid: Record<string, unknown>;
-  /** Options with exactly one unknown key (a plausible typo), which the schema must reject. */
-  invalid: Record<string, unknown>;
-  /** The unknown key in `invalid`. */
-  unknownKey: string;
-  /** Environment the policy reads while built (secrets are read by name). */
-  env?: Record<string, string>;
-  /** Preloaded custom policy modules by specifier (the gateway imports them before building). */
-  modules?: Record<string, CustomPolicyFactory>;
-}
+import { startEchoUpstream, startTestGateway } from "../helpers/gateway.ts";
 
 const SAMPLES: Record<string, Sample> = {
   headers: {
@@ -55,6 +51,12 @@ const SAMPLES: Record<string, Sample> = {
     invalid: { abort: { status: 503, percent: 100 }, dealy: { duration: "1ms", percent: 100 } },
     unknownKey: "dealy",
   },
+  // Kinds whose samples live in `samples/`, one file each, so each policy owns its own.
+  jwt: jwtSample,
+  apiKey: apikeySample,
+  basicAuth: basicauthSample,
+  forwardAuth: forwardauthSample,
+  ipFilter: ipfilterSample,
 };
 
 /** The contract, run once per kind. */
@@ -91,13 +93,18 @@ async function conforms(
     assert.ok(paths.includes(`routes[0].use[1].options.${sample.unknownKey}`), paths.join("\n"));
   });
 
-  await t.step("create() builds a middleware once from validated options", () => {
+  await t.step("create() builds a middleware once from validated options", async () => {
     const options = definition.schema.parse(sample.valid);
+    const shared = new SharedState();
     const middleware = definition.create(options, {
       env: (name) => sample.env?.[name],
       // The gateway preloads custom modules before it builds policies; so does this test.
       customModule: (specifier) => sample.modules![specifier],
+      shared: (key, create) => shared.get(key, create),
+      metrics: new Registry(),
+      logger: new MemoryLogger(),
     });
+    await shared.close();
     assert.equal(typeof middleware, "function");
     assert.equal(middleware.length, 2, "a Hono-style (c, next) middleware");
   });
@@ -108,9 +115,9 @@ async function conforms(
       upstreams: { api: { targets: [upstream.url] } },
       policies: { p: { kind, options: sample.valid } },
       routes: [{ name: "conformance", upstream: "api", use: ["p"] }],
-    });
+    }, { env: sample.env });
     try {
-      const res = await fetch(`${gw.url}/conformance/ping`);
+      const res = await fetch(`${gw.url}/conformance/ping`, { headers: sample.requestHeaders });
       assert.equal(res.status, 200, await res.clone().text());
       await res.body?.cancel();
       assert.equal(upstream.received.length, 1, "the upstream got the request");

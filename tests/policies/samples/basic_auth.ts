@@ -1,0 +1,8 @@
+import type { Sample } from "./sample.ts";
+
+/** Conformance sample of `basicAuth` (placeholder until the policy is written). */
+export const sample: Sample = {
+  valid: {},
+  invalid: { placeholder: true },
+  unknownKey: "placeholder",
+};
