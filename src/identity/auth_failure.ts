@@ -6,6 +6,7 @@
  */
 import { Counter } from "prom-client";
 import type { PolicyEnv } from "../policies/policy.ts";
+import { recordRejection } from "../observe/tracing.ts";
 import { problem } from "../proxy/problem.ts";
 import type { ProxyState } from "../proxy/state.ts";
 
@@ -42,6 +43,7 @@ export function refuse(
   refusal: Refusal,
 ): Response {
   failures.labels(policy, refusal.reason).inc();
+  recordRejection(policy, refusal.reason, refusal.status);
   const headers: Record<string, string> = { "cache-control": "no-store" };
   if (refusal.challenge) headers["www-authenticate"] = refusal.challenge;
   return problem(

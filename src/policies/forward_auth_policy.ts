@@ -1,15 +1,202 @@
 /**
- * Placeholder definition of the `forwardAuth` policy: registered so the kind validates and the
- * conformance test runs while its implementation is written. Replace wholesale.
+ * How the `forwardAuth` policy validates its options and asks the auth service about each
+ * request: 2xx lets it through (with the auth service's headers), any other answer goes back to
+ * the client as it was sent, and no answer at all refuses the request (fail closed).
  */
 import { z } from "zod";
-import type { PolicyDefinition } from "./policy.ts";
+import { parseDuration } from "../config/duration.ts";
+import { authFailures } from "../identity/auth_failure.ts";
+import { recordRejection } from "../observe/tracing.ts";
+import { callAuthService } from "../identity/forward_auth_call.ts";
+import { denialResponse } from "../identity/forward_auth_denial.ts";
+import { HOP_BY_HOP } from "../proxy/hop_by_hop.ts";
+import { problem } from "../proxy/problem.ts";
+import { editableRequestHeaders, type ProxyState } from "../proxy/state.ts";
+import { splitUrl } from "../routing/request_view.ts";
+import type { ForwardAuthOptions } from "./forward_auth.ts";
+import type { PolicyDefinition, PolicyEnv, PolicyMiddleware } from "./policy.ts";
+
+const KIND = "forwardAuth";
+const DEFAULT_REQUEST_HEADERS = ["authorization", "cookie"];
+const DEFAULT_TIMEOUT_MS = 2_000;
+// Longer timers overflow and fire at once: a huge timeout would silently become none.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/**
+ * Headers a list may not name: connection-specific ones, and those the policy or the forwarder
+ * set themselves, whose configured copy would be dropped or overwritten without a word.
+ */
+const RESERVED = new Set([
+  ...HOP_BY_HOP,
+  "host",
+  "content-length",
+  "expect",
+  "x-forwarded-method",
+  "x-forwarded-uri",
+  "x-forwarded-host",
+  "x-forwarded-proto",
+  "x-forwarded-for",
+  "x-request-id",
+]);
+
+// Messages start with "must": validation puts the value found in front of them.
+const headerName = z.string().regex(HEADER_NAME, "must be a valid HTTP header name");
+const headerList = z.array(
+  headerName.refine(
+    (name) => !RESERVED.has(name.toLowerCase()),
+    "must not be a hop-by-hop header or one Ferry sets itself (host, content-length, expect, " +
+      "x-forwarded-*, x-request-id)",
+  ),
+);
+
+function isServiceUrl(text: string): boolean {
+  if (!URL.canParse(text)) return false;
+  const url = new URL(text);
+  return (url.protocol === "http:" || url.protocol === "https:") && url.username === "" &&
+    url.password === "";
+}
+
+const schema = z.strictObject({
+  url: z.string().refine(
+    isServiceUrl,
+    'must be an absolute "http:" or "https:" URL without user or password',
+  ),
+  method: z.enum(["GET", "HEAD", "POST"]).optional(),
+  requestHeaders: headerList.optional(),
+  responseHeaders: headerList.optional(),
+  subjectHeader: headerName.optional(),
+  timeout: z.string().refine((text) => {
+    const ms = parseDuration(text);
+    return ms !== undefined && ms > 0 && ms <= MAX_TIMER_MS;
+  }, 'must be a duration like "500ms" or "2s", above 0 and shorter than 24 days').optional(),
+});
+
+/** One route's forwardAuth, with its options resolved once. */
+interface Settings {
+  url: string;
+  method: string;
+  requestHeaders: readonly string[];
+  responseHeaders: readonly string[];
+  subjectHeader?: string;
+  timeoutMs: number;
+}
+
+function settingsOf(options: ForwardAuthOptions): Settings {
+  return {
+    url: options.url,
+    method: options.method ?? "GET",
+    requestHeaders: (options.requestHeaders ?? DEFAULT_REQUEST_HEADERS).map((h) => h.toLowerCase()),
+    responseHeaders: (options.responseHeaders ?? []).map((h) => h.toLowerCase()),
+    subjectHeader: options.subjectHeader?.toLowerCase(),
+    timeoutMs: options.timeout ? parseDuration(options.timeout)! : DEFAULT_TIMEOUT_MS,
+  };
+}
+
+/** What the auth service is told: the selected headers and where the request was going. */
+function authRequestHeaders(settings: Settings, req: Request, state: ProxyState): Headers {
+  // The request as policies before this one left it (a `headers` policy may add a credential).
+  const current = state.requestHeaders ?? req.headers;
+  const out = new Headers();
+  for (const name of settings.requestHeaders) {
+    const value = current.get(name);
+    if (value !== null) out.set(name, value);
+  }
+  const url = splitUrl(req.url);
+  out.set("x-forwarded-method", req.method);
+  out.set("x-forwarded-proto", state.forwarded.forwardedProto);
+  out.set("x-forwarded-host", state.forwarded.forwardedHost);
+  // What the client asked for, before any rewrite: that is what access is decided on.
+  out.set("x-forwarded-uri", url.query ? `${url.path}?${url.query}` : url.path);
+  // Already resolved through the trusted proxies: the client's own header is never believed.
+  out.set("x-forwarded-for", state.clientIp);
+  out.set("x-request-id", state.requestId);
+  return out;
+}
+
+/** Builds the middleware of one use of the policy. */
+export function createForwardAuthMiddleware(
+  options: ForwardAuthOptions,
+  env: PolicyEnv,
+): PolicyMiddleware {
+  const settings = settingsOf(options);
+  const failures = authFailures(env);
+  // Counted and put on the trace span like every identity policy's refusal (see `refuse`).
+  const refused = (reason: string, status: number) => {
+    failures.labels(KIND, reason).inc();
+    recordRejection(KIND, reason, status);
+  };
+  // One pooled client per gateway, shared by every route and reload, closed at shutdown.
+  const client = env.shared("forwardAuth:http-client", () => Deno.createHttpClient({}));
+  // Logged on change only, so an outage is one line (and its end another), not one per request.
+  let unavailable = false;
+
+  return async (c, next) => {
+    const state = c.var.proxy;
+    const verdict = await callAuthService({
+      url: settings.url,
+      method: settings.method,
+      headers: authRequestHeaders(settings, c.req.raw, state),
+      timeoutMs: settings.timeoutMs,
+      client,
+    });
+
+    if (verdict.kind === "unavailable") {
+      refused(verdict.reason, 503);
+      if (!unavailable) {
+        unavailable = true;
+        env.logger.log("warn", "forward auth service unavailable: refusing requests", {
+          url: settings.url,
+          reason: verdict.reason,
+          error: verdict.error,
+          requestId: state.requestId,
+        });
+      }
+      const detail = verdict.reason === "timeout"
+        ? `the auth service did not answer within ${settings.timeoutMs} ms, so the request ` +
+          "was refused"
+        : "the auth service could not be reached, so the request was refused";
+      return problem(503, "auth-unavailable", detail, state.requestId, {
+        "cache-control": "no-store",
+      });
+    }
+    if (unavailable) {
+      unavailable = false;
+      env.logger.log("info", "forward auth service answering again", { url: settings.url });
+    }
+
+    if (verdict.kind === "deny") {
+      // Bounded: one label per status class, whatever the auth service answers.
+      refused(`denied_${Math.floor(verdict.status / 100)}xx`, verdict.status);
+      if (verdict.body === undefined) {
+        env.logger.log("warn", "forward auth denial body too large: sent without it", {
+          url: settings.url,
+          status: verdict.status,
+          requestId: state.requestId,
+        });
+      }
+      return denialResponse(verdict.status, verdict.headers, verdict.body, state.requestId);
+    }
+
+    const upstreamHeaders = editableRequestHeaders(state, c.req.raw.headers);
+    for (const name of settings.responseHeaders) {
+      // Whatever the client sent under these names is gone, set by the auth service or not.
+      upstreamHeaders.delete(name);
+      const value = verdict.headers.get(name);
+      if (value !== null) upstreamHeaders.set(name, value);
+    }
+    if (settings.subjectHeader) {
+      const subject = verdict.headers.get(settings.subjectHeader);
+      if (subject) state.subject = subject;
+    }
+    await next();
+  };
+}
 
 /** Definition of the `forwardAuth` policy. */
-export const forwardAuthPolicy: PolicyDefinition<"forwardAuth", Record<string, never>> = {
-  kind: "forwardAuth",
-  schema: z.strictObject({}),
-  create: () => async (_c, next) => {
-    await next();
-  },
+export const forwardAuthPolicy: PolicyDefinition<"forwardAuth", ForwardAuthOptions> = {
+  kind: KIND,
+  // The schema checks durations at run time; their template-literal type only exists in TS.
+  schema: schema as z.ZodType<ForwardAuthOptions>,
+  create: (options, env) => createForwardAuthMiddleware(options, env),
 };

@@ -1,15 +1,69 @@
 /**
- * Placeholder definition of the `ipFilter` policy: registered so the kind validates and the
- * conformance test runs while its implementation is written. Replace wholesale.
+ * How the `ipFilter` policy validates its options and filters by client address. It reads
+ * `c.var.proxy.clientIp`, which the gateway resolved from the peer and `trust.proxies`: this
+ * policy never reads `X-Forwarded-For` itself, so it honours exactly what the gateway trusts.
  */
 import { z } from "zod";
+import { authFailures, refuse } from "../identity/auth_failure.ts";
+import { CidrSet, parseCidr, parseIp } from "../proxy/cidr.ts";
+import type { IpFilterPolicyOptions } from "./ip_filter.ts";
 import type { PolicyDefinition } from "./policy.ts";
 
+const KIND = "ipFilter";
+
+const ranges = (option: string, empty: string) =>
+  z.array(
+    z.string().refine(
+      (text) => parseCidr(text) !== undefined,
+      'must be an IP address or a CIDR range such as "10.0.0.0/8" or "2001:db8::/32"',
+    ),
+  ).refine(
+    (list) => list.length > 0,
+    `must list at least one range (leave "${option}" out ${empty})`,
+  );
+
+const schema = z.strictObject({
+  allow: ranges("allow", "to allow every address not denied").optional(),
+  deny: ranges("deny", "when nothing is denied").optional(),
+}).superRefine((value, ctx) => {
+  if (value.allow === undefined && value.deny === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      message: 'needs "allow", "deny" or both: an ipFilter without either lets everyone in',
+      input: value,
+    });
+  }
+}, {
+  when: ({ value }) => typeof value === "object" && value !== null && !Array.isArray(value),
+});
+
+/** Whether `ip` may pass: not denied, and allowed when there is an allow list. */
+export function ipPasses(ip: string, allow: CidrSet | undefined, deny: CidrSet): boolean {
+  // An address that does not parse cannot be placed in any range: refuse it, fail closed.
+  if (parseIp(ip) === undefined) return false;
+  if (deny.has(ip)) return false;
+  return allow === undefined || allow.has(ip);
+}
+
 /** Definition of the `ipFilter` policy. */
-export const ipFilterPolicy: PolicyDefinition<"ipFilter", Record<string, never>> = {
-  kind: "ipFilter",
-  schema: z.strictObject({}),
-  create: () => async (_c, next) => {
-    await next();
+export const ipFilterPolicy: PolicyDefinition<"ipFilter", IpFilterPolicyOptions> = {
+  kind: KIND,
+  schema: schema as z.ZodType<IpFilterPolicyOptions>,
+  create(options, env) {
+    const allow = options.allow ? new CidrSet(options.allow) : undefined;
+    const deny = new CidrSet(options.deny ?? []);
+    const failures = authFailures(env);
+    return async (c, next) => {
+      const state = c.var.proxy;
+      if (!ipPasses(state.clientIp, allow, deny)) {
+        // 403 without a challenge: no credential would change the answer.
+        return refuse(failures, KIND, state, {
+          status: 403,
+          reason: "ip_denied",
+          detail: `client address ${state.clientIp} may not use this route`,
+        });
+      }
+      await next();
+    };
   },
 };

@@ -1,0 +1,193 @@
+/**
+ * Verifies a JWT with jose against the keys of a {@link KeySource}, and turns every way it can
+ * fail into a bounded reason and a detail that is safe to show (never the token, never a claim
+ * value the client chose). The algorithm allow-list is checked before any key is looked up, so
+ * `alg: none` and HS/RS confusion are refused without touching a key, and a token with an
+ * unknown `kid` asks the source for newer keys (rotation) once before it is refused. A token
+ * the route already verified against the current keys is taken from its memo instead.
+ */
+import {
+  decodeProtectedHeader,
+  errors,
+  type JWTPayload,
+  jwtVerify,
+  type JWTVerifyGetKey,
+  type JWTVerifyOptions,
+} from "jose";
+import { JwksUnavailableError } from "./jwks_cache.ts";
+import type { KeySet } from "./jwks_key_set.ts";
+import type { VerifiedTokens } from "./verified_tokens.ts";
+
+/** Why a token was refused (the `reason` label of `ferry_auth_failures_total`). */
+export type JwtReason =
+  | "malformed"
+  | "expired"
+  | "not_yet_valid"
+  | "bad_issuer"
+  | "bad_audience"
+  | "bad_signature"
+  | "unknown_kid"
+  | "alg_not_allowed"
+  | "missing_claim"
+  | "jwks_unavailable";
+
+export class JwtRejected extends Error {
+  constructor(readonly reason: JwtReason, readonly detail: string) {
+    super(detail);
+    this.name = "JwtRejected";
+  }
+}
+
+/** Where verification keys come from: the shared JWKS cache, or static keys. */
+export interface KeySource {
+  /** Current keys; throws `JwksUnavailableError` when there are none to use. */
+  keys(): Promise<KeySet>;
+  /** Newer keys than `seen` after a token named an unknown key, if there are any. */
+  keysAfterUnknownKid(seen: KeySet): Promise<KeySet | undefined>;
+}
+
+/** Static keys from the config: nothing to refresh. */
+export function staticKeys(keys: KeySet): KeySource {
+  return {
+    keys: () => Promise.resolve(keys),
+    keysAfterUnknownKid: () => Promise.resolve(undefined),
+  };
+}
+
+export interface JwtChecks {
+  issuer: string;
+  audiences: readonly string[];
+  algorithms: readonly string[];
+  clockToleranceSeconds: number;
+}
+
+/**
+ * Verifies `token`; returns its payload or throws {@link JwtRejected}. With `memo`, a token
+ * this route already verified against the current keys skips the signature check.
+ */
+export async function verifyJwt(
+  token: string,
+  source: KeySource,
+  checks: JwtChecks,
+  memo?: VerifiedTokens,
+): Promise<JWTPayload> {
+  let current: KeySet;
+  try {
+    current = await source.keys();
+  } catch (e) {
+    if (e instanceof JwksUnavailableError) throw new JwtRejected("jwks_unavailable", e.message);
+    throw e;
+  }
+  if (memo) {
+    const now = Math.floor(Date.now() / 1000);
+    const known = memo.get(token, current, now, checks.clockToleranceSeconds);
+    if (known) return known;
+  }
+  // Before any key is looked up: `none` and HS/RS confusion never reach a key.
+  let alg: unknown;
+  try {
+    alg = decodeProtectedHeader(token).alg;
+  } catch {
+    throw rejected("malformed");
+  }
+  if (typeof alg !== "string" || !checks.algorithms.includes(alg)) {
+    throw new JwtRejected(
+      "alg_not_allowed",
+      `the token's signature algorithm is not accepted here (accepted: ${
+        checks.algorithms.join(", ")
+      })`,
+    );
+  }
+  const options: JWTVerifyOptions = {
+    issuer: checks.issuer,
+    audience: [...checks.audiences],
+    algorithms: [...checks.algorithms],
+    clockTolerance: checks.clockToleranceSeconds,
+    // A token that never expires stays valid forever once leaked: refuse it.
+    requiredClaims: ["exp"],
+  };
+  const resolve: JWTVerifyGetKey = async (header, jws) => {
+    try {
+      return await current.resolve(header, jws);
+    } catch (e) {
+      if (!(e instanceof errors.JWKSNoMatchingKey)) throw e;
+      // Perhaps the issuer rotated its keys: look once more with newer ones, if any.
+      const newer = await source.keysAfterUnknownKid(current);
+      if (!newer) throw e;
+      current = newer;
+      return await current.resolve(header, jws);
+    }
+  };
+  let payload: JWTPayload;
+  try {
+    payload = (await jwtVerify(token, resolve, options)).payload;
+  } catch (e) {
+    if (!(e instanceof errors.JWKSMultipleMatchingKeys)) throw toRejection(e);
+    payload = await tryEach(token, e, options);
+  }
+  // `current` is the set that verified it (newer keys, after a rotation).
+  memo?.remember(token, payload, current);
+  return payload;
+}
+
+/** Several keys fit a token without `kid`: the one whose signature verifies wins. */
+async function tryEach(
+  token: string,
+  candidates: errors.JWKSMultipleMatchingKeys,
+  options: JWTVerifyOptions,
+): Promise<JWTPayload> {
+  for await (const key of candidates) {
+    try {
+      return (await jwtVerify(token, key, options)).payload;
+    } catch (e) {
+      if (!(e instanceof errors.JWSSignatureVerificationFailed)) throw toRejection(e);
+    }
+  }
+  throw rejected("bad_signature");
+}
+
+const DETAILS: Record<Exclude<JwtReason, "alg_not_allowed" | "missing_claim">, string> = {
+  malformed: "the token is not a well-formed signed JWT",
+  expired: "the token has expired",
+  not_yet_valid: "the token is not valid yet",
+  bad_issuer: "the token was not issued by the issuer this route trusts",
+  bad_audience: "the token is not meant for this API (audience mismatch)",
+  bad_signature: "the token's signature is invalid",
+  unknown_kid: "the token was signed with a key its issuer does not publish",
+  jwks_unavailable: "the issuer's signing keys are unavailable",
+};
+
+function rejected(reason: keyof typeof DETAILS): JwtRejected {
+  return new JwtRejected(reason, DETAILS[reason]);
+}
+
+/** Maps what jose threw to a reason; errors that are not about the token are rethrown. */
+function toRejection(e: unknown): Error {
+  if (e instanceof JwtRejected) return e;
+  if (e instanceof errors.JWTExpired) return rejected("expired");
+  if (e instanceof errors.JWTClaimValidationFailed) {
+    if (e.reason === "missing") {
+      return new JwtRejected("missing_claim", `the token has no '${e.claim}' claim`);
+    }
+    if (e.reason !== "check_failed") return rejected("malformed"); // e.g. `exp` not a number
+    switch (e.claim) {
+      case "iss":
+        return rejected("bad_issuer");
+      case "aud":
+        return rejected("bad_audience");
+      case "nbf":
+      case "iat":
+        return rejected("not_yet_valid");
+    }
+    return rejected("malformed");
+  }
+  if (e instanceof errors.JOSEAlgNotAllowed) {
+    return new JwtRejected("alg_not_allowed", "the token's signature algorithm is not accepted");
+  }
+  if (e instanceof errors.JWSSignatureVerificationFailed) return rejected("bad_signature");
+  if (e instanceof errors.JWKSNoMatchingKey) return rejected("unknown_kid");
+  // A published key jose cannot import or use for this token (say, a too-short RSA modulus).
+  if (e instanceof errors.JWKInvalid || e instanceof TypeError) return rejected("bad_signature");
+  if (e instanceof errors.JOSEError) return rejected("malformed");
+  return e instanceof Error ? e : new Error(String(e));
+}
