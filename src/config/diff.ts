@@ -45,9 +45,20 @@ export function effectiveRoute(config: NormalizedConfig, route: NormalizedRoute)
   const { index: _index, ...own } = route;
   return json({
     own,
-    upstream: route.upstream ? config.upstreams[route.upstream] : undefined,
+    // Every upstream the route may send to: a change to any of them changes the route.
+    upstreams: routeUpstreams(route).map((name) => config.upstreams[name]),
     policies: route.use.map((u) => (u.ref ? config.policies[u.ref] : u.descriptor)),
   });
+}
+
+/** The names of the upstreams a route may forward or mirror to. */
+function routeUpstreams(route: NormalizedRoute): string[] {
+  const names = new Set<string>();
+  if (route.upstream) names.add(route.upstream);
+  for (const t of route.split?.targets ?? []) names.add(t.upstream);
+  for (const rule of route.canary ?? []) names.add(rule.upstream);
+  if (route.mirror) names.add(route.mirror.upstream);
+  return [...names];
 }
 
 /** Diffs `before` → `after`. `before` may be undefined (start-up: everything is added). */

@@ -2,6 +2,14 @@
  * `explain`: which route takes a request, and why each earlier route did not. It evaluates every
  * route in declared order (ignoring the index), so the answer is the reasoning a person would do.
  */
+import {
+  describeTraffic,
+  explainTraffic,
+  formatTrafficExplanation,
+  type TrafficExplanation,
+} from "../traffic/explain_traffic.ts";
+import { hasTrafficDecision } from "../traffic/decision.ts";
+import { explainedInput } from "../traffic/traffic_input.ts";
 import type { CompiledRoute, RouteTable } from "./route_table.ts";
 import type { MatchInput } from "./request_view.ts";
 
@@ -19,7 +27,14 @@ export interface Explanation {
   request: { method: string; host: string; path: string; query: string };
   verdicts: RouteVerdict[];
   /** The route that takes the request, or `undefined` for a 404. */
-  winner?: { index: number; name: string; params: Record<string, string>; action: string };
+  winner?: {
+    index: number;
+    name: string;
+    params: Record<string, string>;
+    action: string;
+    /** Which canary rule or split side takes it, for routes with a traffic decision. */
+    traffic?: TrafficExplanation;
+  };
 }
 
 /** Explains how `table` routes `input`. */
@@ -32,7 +47,16 @@ export function explain(table: RouteTable, input: MatchInput): Explanation {
     verdicts.push({ index, name, matched: reasons.length === 0, reasons });
     if (reasons.length === 0) {
       const params = route.path.match(input.segments) ?? {};
-      return { request, verdicts, winner: { index, name, params, action: describeAction(route) } };
+      const winner: NonNullable<Explanation["winner"]> = {
+        index,
+        name,
+        params,
+        action: describeAction(route),
+      };
+      if (hasTrafficDecision(route.config)) {
+        winner.traffic = explainTraffic(route.config, explainedInput(input));
+      }
+      return { request, verdicts, winner };
     }
   }
   return { request, verdicts };
@@ -51,11 +75,16 @@ function failures(route: CompiledRoute, input: MatchInput): string[] {
   return reasons;
 }
 
-/** `forward to upstream "api"`, `redirect 308 to ...`, plus the policies that will run. */
+/**
+ * `forward to upstream "api"`, `redirect 308 to ...`, `split "v1" 95 / "v2" 5`, canary rules,
+ * plus the policies that will run.
+ */
 export function describeAction(route: CompiledRoute): string {
   const { upstream, redirect, use } = route.config;
   const action = redirect
     ? `redirect ${redirect.status} to ${redirect.to}`
+    : hasTrafficDecision(route.config)
+    ? describeTraffic(route.config)
     : `forward to upstream "${upstream}"`;
   if (!use.length) return action;
   const names = use.map((p) => p.ref ?? p.descriptor.kind);
@@ -79,6 +108,9 @@ export function formatExplanation(e: Explanation): string {
       ? ` with params ${JSON.stringify(e.winner.params)}`
       : "";
     lines.push(`→ routes[${e.winner.index}] ${e.winner.name}${params}: ${e.winner.action}`);
+    if (e.winner.traffic) {
+      for (const line of formatTrafficExplanation(e.winner.traffic)) lines.push(`    ${line}`);
+    }
   } else {
     lines.push("→ no route matches: the gateway answers 404");
   }

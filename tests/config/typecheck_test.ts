@@ -66,3 +66,67 @@ Deno.test("deno check accepts a config whose references all exist", async () => 
   }`));
   assert.equal(success, true, output);
 });
+
+Deno.test("deno check rejects a split target naming a missing upstream, and names it", async () => {
+  const { success, output } = await denoCheck(configModule(`{
+    upstreams: {
+      v1: { targets: ["http://127.0.0.1:3000"] },
+      v2: { targets: ["http://127.0.0.1:3001"] },
+    },
+    routes: [{ split: { targets: [{ upstream: "v1", weight: 95 }, { upstream: "v3", weight: 5 }] } }],
+  }`));
+  assert.equal(success, false, output);
+  assert.match(output, /TS\d+ \[ERROR\]: .*"v3"/);
+});
+
+Deno.test("deno check rejects a canary rule naming a missing upstream, and names it", async () => {
+  const { success, output } = await denoCheck(configModule(`{
+    upstreams: {
+      v1: { targets: ["http://127.0.0.1:3000"] },
+      v2: { targets: ["http://127.0.0.1:3001"] },
+    },
+    routes: [{
+      upstream: "v1",
+      canary: [{ when: { header: { "x-env": "canary" } }, upstream: "canry" }],
+    }],
+  }`));
+  assert.equal(success, false, output);
+  assert.match(output, /TS\d+ \[ERROR\]: .*"canry"/);
+});
+
+Deno.test("deno check rejects a canary condition that is not one of the kinds", async () => {
+  const { success, output } = await denoCheck(configModule(`{
+    upstreams: { v1: { targets: ["http://127.0.0.1:3000"] } },
+    routes: [{ upstream: "v1", canary: [{ when: { jwt: { tier: "beta" } }, upstream: "v1" }] }],
+  }`));
+  assert.equal(success, false, output);
+  assert.match(output, /TS\d+ \[ERROR\]: .*jwt/);
+});
+
+Deno.test("deno check accepts splits, sticky keys, canary rules and a color header", async () => {
+  const { success, output } = await denoCheck(configModule(`{
+    upstreams: {
+      v1: { targets: ["http://127.0.0.1:3000"] },
+      v2: { targets: ["http://127.0.0.1:3001"] },
+    },
+    routes: [{
+      name: "checkout",
+      match: { path: "/checkout/*" },
+      canary: [
+        { when: { header: { "x-env": "canary" } }, upstream: "v2", color: "canary" },
+        { when: { header: { "x-build": { regex: "^rc-" } } }, upstream: "v2" },
+        { when: { cookie: { beta: "1" } }, upstream: "v2" },
+        { when: { query: { preview: { equals: "yes" } } }, upstream: "v2" },
+        { when: { claim: { tier: "beta" } }, upstream: "v2" },
+      ],
+      split: {
+        targets: [{ upstream: "v1", weight: 95 }, { upstream: "v2", weight: 5 }],
+        sticky: { claim: "sub" },
+      },
+      color: { header: "x-color" },
+    }, {
+      split: { targets: [{ upstream: "v1", weight: 1 }], sticky: { clientIp: true } },
+    }],
+  }`));
+  assert.equal(success, true, output);
+});

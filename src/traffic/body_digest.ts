@@ -1,0 +1,77 @@
+/**
+ * The SHA-256 of a response body, computed chunk by chunk as the body streams past (Web Crypto
+ * has no incremental digest; `node:crypto`'s has, and Deno provides it). When JSON fields are to
+ * be ignored, a JSON body of at most {@link JSON_CAPTURE_LIMIT} bytes is also kept, so that it
+ * can be parsed, stripped and hashed again at the end; anything else is hashed as it came.
+ */
+import { createHash, type Hash } from "node:crypto";
+import { type JsonPaths, removeJsonFields } from "./json_fields.ts";
+
+/** The largest JSON body kept for field stripping; larger ones are compared byte for byte. */
+export const JSON_CAPTURE_LIMIT = 1 << 20;
+
+/** A body's fingerprint. */
+export interface BodyFingerprint {
+  sha256: string;
+  bytes: number;
+  /** Whether ignored JSON fields were removed before hashing. */
+  jsonStripped: boolean;
+}
+
+/** A JSON media type: `application/json`, `application/problem+json`, `text/json`... */
+export function isJsonContentType(contentType: string | null | undefined): boolean {
+  return contentType !== null && contentType !== undefined &&
+    /^[a-z]+\/(?:[^;]*\+)?json\s*(?:;|$)/i.test(contentType.trim());
+}
+
+export class BodyDigest {
+  readonly #hash: Hash = createHash("sha256");
+  #bytes = 0;
+  /** Kept chunks while the body may still be stripped; `null` once it cannot be. */
+  #kept: Uint8Array[] | null;
+
+  /**
+   * `stripPaths` applies only when the body is JSON (`json`) and not content-encoded: a
+   * compressed body's fields cannot be read without decoding it.
+   */
+  constructor(private readonly stripPaths: JsonPaths, json: boolean) {
+    this.#kept = stripPaths.length > 0 && json ? [] : null;
+  }
+
+  update(chunk: Uint8Array): void {
+    this.#hash.update(chunk);
+    this.#bytes += chunk.byteLength;
+    if (this.#kept === null) return;
+    // A copy: the original chunk goes on to the client, and its buffer may be reused or moved.
+    if (this.#bytes <= JSON_CAPTURE_LIMIT) this.#kept.push(chunk.slice());
+    else this.#kept = null;
+  }
+
+  finish(): BodyFingerprint {
+    const raw = this.#hash.digest("hex");
+    const bytes = this.#bytes;
+    if (this.#kept === null) return { sha256: raw, bytes, jsonStripped: false };
+    let value: unknown;
+    try {
+      value = JSON.parse(new TextDecoder().decode(concat(this.#kept, bytes)));
+    } catch {
+      return { sha256: raw, bytes, jsonStripped: false }; // says JSON, is not: compare as is
+    } finally {
+      this.#kept = null;
+    }
+    const text = JSON.stringify(removeJsonFields(value, this.stripPaths));
+    const sha256 = createHash("sha256").update(text).digest("hex");
+    return { sha256, bytes, jsonStripped: true };
+  }
+}
+
+function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}

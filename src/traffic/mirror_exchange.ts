@@ -1,0 +1,116 @@
+/**
+ * One mirror exchange with the shadow upstream: pick a target, build the copy of the request,
+ * send it through the shadow's circuit breaker and outlier detection (so a failing shadow is
+ * left alone), and read its answer. No retries: a mirror is a sample, not a promise.
+ *
+ * The copy carries what the primary forwards (method, path after rewrites, headers after policy
+ * edits, the same body bytes), with the shadow upstream's own Host rule, its own
+ * `X-Request-Id` (the shadow's logs must not merge two requests under one id), and
+ * `X-Ferry-Mirror: 1` plus `X-Ferry-Mirror-Of: <primary id>` so the shadow can tell a copy and
+ * find its original.
+ */
+import { readCookie } from "../proxy/forward.ts";
+import { outboundHeaders } from "../proxy/outbound_headers.ts";
+import type { ProxyState } from "../proxy/state.ts";
+import type { PickContext } from "../upstream/balancers/balancer.ts";
+import { type InboundResponse, type OutboundRequest, UpstreamError } from "../upstream/client.ts";
+import { type Admission, REFUSED } from "../upstream/resilience/circuit_breaker.ts";
+import type { Target } from "../upstream/target.ts";
+import type { UpstreamRuntime } from "../upstream/upstream.ts";
+
+/** Headers Ferry sets on mirrors; incoming copies are dropped so a client cannot forge them. */
+const MIRROR_HEADERS = new Set(["x-ferry-mirror", "x-ferry-mirror-of"]);
+
+/** A shadow target that may be sent to now, with the circuit breaker's admission. */
+export interface ShadowSlot {
+  target: Target;
+  admission: Admission;
+}
+
+/**
+ * Picks a shadow target and asks the shadow's circuit breaker, or says why the shadow cannot be
+ * asked (no healthy target, circuit open). A plain string, not an exception: with the shadow
+ * down this runs for every mirrored request, and building errors costs real CPU.
+ */
+export function admitToShadow(
+  shadow: UpstreamRuntime,
+  req: Request,
+  proxy: ProxyState,
+): ShadowSlot | string {
+  const pick: PickContext = {
+    clientIp: proxy.clientIp,
+    header: (name) => req.headers.get(name),
+    cookie: (name) => readCookie(req.headers.get("cookie"), name),
+  };
+  const target = shadow.balancer.pick(pick);
+  if (!target) return `upstream "${shadow.config.name}" has no healthy target`;
+  const admission = shadow.resilience.admit(Date.now());
+  if (admission === REFUSED) return `upstream "${shadow.config.name}" has its circuit open`;
+  return { target, admission };
+}
+
+/** What the copy of one request needs. */
+export interface MirrorCopy {
+  req: Request;
+  proxy: ProxyState;
+  body: Uint8Array | null;
+  mirrorRequestId: string;
+  signal: AbortSignal;
+}
+
+/** Sends the copy and resolves with the shadow's response head; rejects when it failed. */
+export async function exchangeWithShadow(
+  shadow: UpstreamRuntime,
+  slot: ShadowSlot,
+  copy: MirrorCopy,
+): Promise<InboundResponse> {
+  const { target, admission } = slot;
+  const resilience = shadow.resilience;
+  const request = outboundCopy(shadow, target, copy);
+  target.inflight++;
+  try {
+    const res = await shadow.clientFor(target).send(target.address, request, shadow.timeouts);
+    resilience.answered(target, Date.now(), admission, res.status);
+    return res;
+  } catch (error) {
+    if (error instanceof UpstreamError && error.kind !== "aborted") {
+      resilience.failed(target, Date.now(), admission, error.message);
+    } else {
+      resilience.released(admission); // the gateway is closing: nothing learnt about the shadow
+    }
+    throw error;
+  } finally {
+    target.inflight--;
+  }
+}
+
+function outboundCopy(shadow: UpstreamRuntime, target: Target, copy: MirrorCopy): OutboundRequest {
+  const { proxy, body } = copy;
+  const built = outboundHeaders(proxy.requestHeaders ?? copy.req.headers, {
+    host: hostFor(shadow, target, proxy.authority),
+    forwarded: proxy.forwarded,
+    trustedPeer: proxy.trustedPeer,
+    requestId: copy.mirrorRequestId,
+  });
+  const headers: string[] = [];
+  for (let i = 0; i < built.length; i += 2) {
+    if (!MIRROR_HEADERS.has(built[i])) headers.push(built[i], built[i + 1]);
+  }
+  headers.push("x-ferry-mirror", "1", "x-ferry-mirror-of", proxy.requestId);
+  return {
+    method: copy.req.method,
+    path: proxy.upstreamPath,
+    headers,
+    body,
+    bodyLength: body ? body.byteLength : -1,
+    signal: copy.signal,
+  };
+}
+
+/** The Host of the copy, by the shadow upstream's own `host` setting. */
+function hostFor(shadow: UpstreamRuntime, target: Target, authority: string): string {
+  const mode = shadow.config.host;
+  if (mode === "preserve") return authority;
+  if (mode === "target") return target.hostHeader;
+  return mode;
+}
