@@ -8,20 +8,64 @@
 export interface AccessEntry {
   time: string;
   requestId: string;
+  /** W3C trace id when the request is traced. */
+  traceId?: string;
   route: string;
   method: string;
   path: string;
   status: number;
+  /** Arrival to response headers. */
   durationMs: number;
+  /** The last upstream attempt, dispatch to response headers. */
+  upstreamMs?: number;
   upstreamTarget?: string;
+  /** Request body bytes (declared length). */
+  bytesIn?: number;
+  /** Response body bytes when known as the response starts (absent for streams). */
+  bytesOut?: number;
   clientIp: string;
   userAgent?: string;
   subject?: string;
+  /** Traffic-coloring headers the request carried. */
+  colors?: Record<string, string>;
+}
+
+/** Every field an access-log line can have, for field selection. */
+export const ACCESS_LOG_FIELDS = [
+  "time",
+  "requestId",
+  "traceId",
+  "route",
+  "method",
+  "path",
+  "status",
+  "durationMs",
+  "upstreamMs",
+  "upstreamTarget",
+  "bytesIn",
+  "bytesOut",
+  "clientIp",
+  "userAgent",
+  "subject",
+  "colors",
+] as const satisfies readonly (keyof AccessEntry)[];
+
+/** A field of {@link AccessEntry}. */
+export type AccessLogField = typeof ACCESS_LOG_FIELDS[number];
+
+/** Sampling and field selection. */
+export interface AccessLogOptions {
+  /** Share of requests logged, 0–1; exact (every n-th), not random. Default 1. */
+  sample: number;
+  /** Fields written; all when absent. */
+  fields?: readonly AccessLogField[];
 }
 
 /** Where access-log lines go. */
 export interface AccessLog {
   readonly enabled: boolean;
+  /** Whether this request is logged (sampling); call once per request, before `write`. */
+  sampled(): boolean;
   write(entry: AccessEntry): void;
   /** Writes what is queued; resolves when written. */
   flush(): Promise<void>;
@@ -36,6 +80,7 @@ const encoder = new TextEncoder();
 /** The no-op log. */
 export const accessLogOff: AccessLog = {
   enabled: false,
+  sampled: () => false,
   write() {},
   flush: () => Promise.resolve(),
   close: () => Promise.resolve(),
@@ -56,14 +101,31 @@ export class BatchedAccessLog implements AccessLog {
   #writing: Promise<void> | undefined;
   #scheduled = false;
 
-  constructor(private readonly sink: ByteSink) {}
+  /** Sampling accumulator: each request adds `sample`; crossing 1 logs it. */
+  #credit = 0;
+
+  constructor(
+    private readonly sink: ByteSink,
+    private readonly options: AccessLogOptions = { sample: 1 },
+  ) {}
+
+  sampled(): boolean {
+    const sample = this.options.sample;
+    if (sample >= 1) return true;
+    this.#credit += sample;
+    if (this.#credit < 1 - 1e-9) return false;
+    this.#credit -= 1;
+    return true;
+  }
 
   write(entry: AccessEntry): void {
     if (this.#queue.length >= MAX_QUEUED) {
       this.dropped++;
       return;
     }
-    this.#queue.push(JSON.stringify(entry));
+    this.#queue.push(
+      JSON.stringify(this.options.fields ? pick(entry, this.options.fields) : entry),
+    );
     if (!this.#scheduled) {
       this.#scheduled = true;
       setTimeout(() => {
@@ -96,20 +158,29 @@ export class BatchedAccessLog implements AccessLog {
   }
 }
 
+function pick(entry: AccessEntry, fields: readonly AccessLogField[]): Partial<AccessEntry> {
+  const out: Record<string, unknown> = {};
+  for (const field of fields) if (entry[field] !== undefined) out[field] = entry[field];
+  return out;
+}
+
 /** Opens the configured destination. */
-export async function openAccessLog(to: "off" | "stdout" | { file: string }): Promise<AccessLog> {
+export async function openAccessLog(
+  to: "off" | "stdout" | { file: string },
+  options?: AccessLogOptions,
+): Promise<AccessLog> {
   if (to === "off") return accessLogOff;
   if (to === "stdout") {
     // Stdout stays open after the log closes: other output still goes there.
     return new BatchedAccessLog({
       write: (bytes) => Deno.stdout.write(bytes),
       close: () => Promise.resolve(),
-    });
+    }, options);
   }
   const file = await Deno.open(to.file, { write: true, create: true, append: true });
   const writer = file.writable.getWriter();
   return new BatchedAccessLog({
     write: (bytes) => writer.write(bytes),
     close: () => writer.close(),
-  });
+  }, options);
 }

@@ -4,7 +4,7 @@
  * looked up by route, method and status: the kind of per-request cost that made Kong's metrics
  * plugin notorious stays off the hot path.
  */
-import { Counter, Gauge, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
 import {
   type CounterSeries,
   type HistogramSeries,
@@ -12,8 +12,12 @@ import {
   HotHistogram,
 } from "./hot_metrics.ts";
 
-interface RouteSeries {
+/** A route's per-request series, found once per request by route name. */
+export interface RouteSeries {
   duration: HistogramSeries;
+  /** Request and response body bytes. */
+  bytesIn: CounterSeries;
+  bytesOut: CounterSeries;
   /** By method label, then by exact status (both bounded), looked up without building strings. */
   byKey: Map<string, Map<number, CounterSeries>>;
 }
@@ -50,11 +54,33 @@ export function statusClass(status: number): string {
   return `${Math.floor(status / 100)}xx`;
 }
 
+/**
+ * prom-client reads process memory from `/proc/self/status`, which Deno only allows with broad
+ * read permission; without it those gauges read 0. Deno knows its own memory without any
+ * permission, so the resident-size and heap gauges take their values from it instead.
+ */
+function useDenoMemoryFigures(registry: Registry): void {
+  const figures: [string, () => number][] = [
+    ["ferry_process_resident_memory_bytes", () => Deno.memoryUsage().rss],
+    ["ferry_process_heap_bytes", () => Deno.memoryUsage().heapTotal],
+  ];
+  for (const [name, read] of figures) {
+    const gauge = registry.getSingleMetric(name) as (Gauge & { collect?: () => void }) | undefined;
+    if (gauge) {
+      gauge.collect = function (this: Gauge) {
+        this.set(read());
+      };
+    }
+  }
+}
+
 /** The gateway's metrics and their registry. */
 export class GatewayMetrics {
   readonly registry: Registry = new Registry();
   readonly requests: HotCounter;
   readonly duration: HotHistogram;
+  readonly upstreamDuration: HotHistogram;
+  readonly bytes: HotCounter;
   readonly inflight: Gauge;
   readonly reloads: Counter<"result">;
   readonly configInfo: Gauge<"version" | "hash">;
@@ -76,6 +102,25 @@ export class GatewayMetrics {
       DURATION_BUCKETS,
       this.registry,
     );
+    this.upstreamDuration = new HotHistogram(
+      "ferry_upstream_duration_seconds",
+      "Time from sending an attempt upstream to its response headers, by upstream and target.",
+      ["upstream", "target"],
+      DURATION_BUCKETS,
+      this.registry,
+    );
+    this.bytes = new HotCounter(
+      "ferry_body_bytes_total",
+      "Body bytes by route and direction (in: from clients, out: to clients).",
+      ["route", "direction"],
+      this.registry,
+    );
+    try {
+      collectDefaultMetrics({ register: this.registry, prefix: "ferry_" });
+      useDenoMemoryFigures(this.registry);
+    } catch {
+      // A runtime without some process facts: the proxy metrics matter more than these.
+    }
     this.inflight = new Gauge({
       name: "ferry_requests_in_flight",
       help: "Requests currently being handled.",
@@ -95,12 +140,38 @@ export class GatewayMetrics {
     });
   }
 
-  /** Records one finished request. */
-  observe(route: string, method: string, status: number, seconds: number): void {
+  /** A route's series (created on first use). */
+  route(route: string): RouteSeries {
     let r = this.#routes.get(route);
     if (!r) {
-      this.#routes.set(route, r = { duration: this.duration.series(route), byKey: new Map() });
+      r = {
+        duration: this.duration.series(route),
+        bytesIn: this.bytes.series(route, "in"),
+        bytesOut: this.bytes.series(route, "out"),
+        byKey: new Map(),
+      };
+      this.#routes.set(route, r);
     }
+    return r;
+  }
+
+  /** Gauges of open WebSockets and streamed bodies, read from `live` at scrape time. */
+  watchLive(live: { count(kind: "websocket" | "stream"): number }): void {
+    new Gauge({
+      name: "ferry_open_streams",
+      help: "Open bridged WebSockets and streamed response bodies.",
+      labelNames: ["kind"],
+      registers: [this.registry],
+      collect() {
+        this.labels("websocket").set(live.count("websocket"));
+        this.labels("stream").set(live.count("stream"));
+      },
+    });
+  }
+
+  /** Records one finished request. */
+  observe(route: string, method: string, status: number, seconds: number): RouteSeries {
+    const r = this.route(route);
     // Keyed by the bounded method label, never the raw method: clients choose methods freely.
     const m = methodLabel(method);
     let byStatus = r.byKey.get(m);
@@ -112,6 +183,7 @@ export class GatewayMetrics {
     }
     series.value++;
     r.duration.observe(seconds);
+    return r;
   }
   /** Marks `version`/`hash` as the config being served. */
   setConfig(version: number, hash: string): void {

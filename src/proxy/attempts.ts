@@ -18,6 +18,9 @@ import { backoffMs, retriesError, retriesStatus } from "../upstream/resilience/r
 import type { Target } from "../upstream/target.ts";
 import type { UpstreamRuntime } from "../upstream/upstream.ts";
 import type { ProxyState } from "./state.ts";
+import type { GatewayMetrics } from "../observe/metrics.ts";
+import type { Tracing } from "../observe/tracing.ts";
+import type { Span } from "@opentelemetry/api";
 
 /** The circuit was open before the first attempt: answer 503 with `Retry-After`. */
 export class CircuitOpen {
@@ -48,7 +51,10 @@ export async function sendWithRetries(
   state: ProxyState,
   /** Whether a failure was the client's doing (its body broke a limit), not the upstream's. */
   clientFault: () => boolean,
+  observe: { tracing: Tracing; metrics: GatewayMetrics },
 ): Promise<InboundResponse | CircuitOpen | AttemptFailure> {
+  const { tracing } = observe;
+  const upstreamName = upstream.config.name;
   const resilience = upstream.resilience;
   const rules = upstream.config.retries;
   const { totalMs, perTryMs } = upstream.config.timeouts;
@@ -65,13 +71,39 @@ export async function sendWithRetries(
     state.target = target.url;
     let res: InboundResponse | undefined;
     let error: unknown;
+    let sent = request;
+    let span: Span | undefined;
+    if (tracing.enabled) {
+      const attemptSpan = tracing.startAttempt(`${request.method} ${upstreamName}`, {
+        "http.request.method": request.method,
+        "server.address": target.address.hostname,
+        "server.port": target.address.port,
+        "url.full": `${target.address.origin}${request.path}`,
+        "ferry.upstream": upstreamName,
+        "ferry.attempt": attempt + 1,
+      });
+      span = attemptSpan.span;
+      sent = { ...request, headers: tracing.inject(request.headers, attemptSpan.context) };
+    }
+    const dispatched = performance.now();
     target.inflight++;
     try {
-      res = await upstream.clientFor(target).send(target.address, request, timeouts);
+      res = await upstream.clientFor(target).send(target.address, sent, timeouts);
     } catch (e) {
       error = e;
     } finally {
       target.inflight--;
+    }
+    const tookMs = performance.now() - dispatched;
+    state.upstreamMs = tookMs;
+    (target.durationSeries ??= observe.metrics.upstreamDuration.series(upstreamName, target.url))
+      .observe(tookMs / 1000);
+    if (span) {
+      tracing.endAttempt(
+        span,
+        res?.status,
+        error instanceof UpstreamError ? error.kind : error ? "error" : undefined,
+      );
     }
     now = Date.now();
 

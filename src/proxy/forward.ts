@@ -13,6 +13,8 @@ import { clientResponse } from "./client_response.ts";
 import { outboundHeaders } from "./outbound_headers.ts";
 import { problem } from "./problem.ts";
 import type { LiveConnections } from "./live.ts";
+import type { GatewayMetrics } from "../observe/metrics.ts";
+import type { Tracing } from "../observe/tracing.ts";
 import type { ProxyState } from "./state.ts";
 import { bridgeWebSocket } from "./websocket.ts";
 
@@ -20,6 +22,8 @@ import { bridgeWebSocket } from "./websocket.ts";
 export interface ForwardEnv {
   readonly maxBodyBytes: number;
   readonly live: LiveConnections;
+  readonly tracing: Tracing;
+  readonly metrics: GatewayMetrics;
 }
 
 /** Forwards to `upstream` and returns the client's response. Never throws. */
@@ -42,6 +46,7 @@ export async function forward(
     );
   }
   state.target = target.url;
+  state.upstream = upstream.config.name;
   const websocket = req.headers.get("upgrade")?.toLowerCase() === "websocket";
   const headers = outboundHeaders(state.requestHeaders ?? req.headers, {
     host: hostHeader(upstream, target, state.authority),
@@ -96,7 +101,16 @@ export async function forward(
   };
   let outcome;
   try {
-    outcome = await sendWithRetries(upstream, target, request, maxRetries, pick, state, exceeded);
+    outcome = await sendWithRetries(
+      upstream,
+      target,
+      request,
+      maxRetries,
+      pick,
+      state,
+      exceeded,
+      env,
+    );
   } catch (error) {
     if (exceeded() || error instanceof BodyTooLargeError) return tooLarge(state, maxBodyBytes);
     return upstreamFailure(error, upstream, state.requestId);
@@ -117,10 +131,12 @@ export async function forward(
     return upstreamFailure(outcome.error, upstream, state.requestId, outcome);
   }
   const res = outcome;
+  const routeName = state.match.route.config.name;
   if (res.body instanceof ReadableStream) {
-    // Streams outlive this call; tracking them lets a reload end those of changed routes.
-    res.body = env.live.trackStream(state.match.route.config.name, res.body);
-  }
+    // Streams outlive this call; tracking them lets a reload end those of changed routes, and
+    // counts their bytes as they pass.
+    res.body = env.live.trackStream(routeName, res.body, env.metrics.route(routeName).bytesOut);
+  } else if (res.body) state.bytesOut = res.body.byteLength;
   const out = clientResponse(res, state.requestId);
   if (out) return out;
   if (res.body && !(res.body instanceof Uint8Array)) await res.body.cancel();

@@ -6,6 +6,8 @@
  */
 import type { AccessLog } from "../observe/access_log.ts";
 import type { GatewayMetrics } from "../observe/metrics.ts";
+import type { Tracing } from "../observe/tracing.ts";
+import { type Span, SpanStatusCode } from "@opentelemetry/api";
 import type { RouteChain } from "../policies/chain.ts";
 import { RequestView, splitUrl } from "../routing/request_view.ts";
 import type { RouteTable } from "../routing/route_table.ts";
@@ -22,6 +24,9 @@ export interface HandlerDeps {
   forwarded: ForwardedResolver;
   metrics: GatewayMetrics;
   accessLog: AccessLog;
+  tracing: Tracing;
+  /** Traffic-coloring headers recorded on spans and in the access log. */
+  colorHeaders: readonly string[];
   /** Logs unexpected errors (a bug, never a bad request or upstream). */
   onError(error: unknown, requestId: string): void;
 }
@@ -37,8 +42,8 @@ const NO_ROUTE = "no_route";
 export function createProxyHandler(
   deps: HandlerDeps,
 ): (req: Request, info?: unknown) => Promise<Response> {
-  const { table, chains, forwarded, metrics, accessLog } = deps;
-  return async (req: Request, info?: unknown): Promise<Response> => {
+  const { table, chains, forwarded, metrics, accessLog, tracing, colorHeaders } = deps;
+  const handle = async (req: Request, info: unknown, span?: Span): Promise<Response> => {
     const started = performance.now();
     const requestId = requestIdFrom(req.headers.get("x-request-id"));
     const peer = (info as ConnInfo | undefined)?.remoteAddr?.hostname ?? "127.0.0.1";
@@ -86,24 +91,83 @@ export function createProxyHandler(
       metrics.inflight.dec();
     }
     const ms = performance.now() - started;
-    metrics.observe(routeName, req.method, res.status, ms / 1000);
-    if (accessLog.enabled) {
+    const series = metrics.observe(routeName, req.method, res.status, ms / 1000);
+    const bytesIn = contentLength(req.headers);
+    if (bytesIn > 0) series.bytesIn.value += bytesIn;
+    if (state?.bytesOut) series.bytesOut.value += state.bytesOut;
+    if (span) describeSpan(span, req, res.status, routeName, requestId, state, colorHeaders);
+    if (accessLog.enabled && accessLog.sampled()) {
       accessLog.write({
         time: new Date().toISOString(),
         requestId,
+        traceId: span?.spanContext().traceId,
         route: routeName,
         method: req.method,
         path: splitUrl(req.url).path,
         status: res.status,
-        durationMs: Math.round(ms * 1000) / 1000,
+        durationMs: round(ms),
+        upstreamMs: state?.upstreamMs === undefined ? undefined : round(state.upstreamMs),
         upstreamTarget: state?.target,
+        bytesIn: bytesIn >= 0 ? bytesIn : undefined,
+        bytesOut: state?.bytesOut,
         clientIp: state?.clientIp ?? peer,
         userAgent: req.headers.get("user-agent") ?? undefined,
         subject: state?.subject,
+        colors: colorsOf(state?.requestHeaders ?? req.headers, colorHeaders),
       });
     }
     return res;
   };
+  if (!tracing.enabled) return (req, info) => handle(req, info);
+  return (req, info) => tracing.withServerSpan(req, (span) => handle(req, info, span));
+}
+
+const round = (ms: number) => Math.round(ms * 1000) / 1000;
+
+/** The request's declared body length, or -1. */
+function contentLength(headers: Headers): number {
+  const value = headers.get("content-length");
+  return value === null ? -1 : Number(value);
+}
+
+/** The configured color headers the request carries, or undefined when none. */
+function colorsOf(headers: Headers, names: readonly string[]): Record<string, string> | undefined {
+  let colors: Record<string, string> | undefined;
+  for (const name of names) {
+    const value = headers.get(name);
+    if (value !== null) (colors ??= {})[name] = value;
+  }
+  return colors;
+}
+
+/** Names the server span `METHOD route` and sets its semantic-convention attributes. */
+function describeSpan(
+  span: Span,
+  req: Request,
+  status: number,
+  route: string,
+  requestId: string,
+  state: ProxyState | undefined,
+  colorHeaders: readonly string[],
+): void {
+  span.updateName(`${req.method} ${route}`);
+  span.setAttribute("http.route", route);
+  span.setAttribute("http.response.status_code", status);
+  span.setAttribute("ferry.request_id", requestId);
+  if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+  if (state) {
+    span.setAttribute("client.address", state.clientIp);
+    if (state.upstream) span.setAttribute("ferry.upstream", state.upstream);
+    if (state.target) span.setAttribute("ferry.target", state.target);
+    if (state.subject) span.setAttribute("enduser.id", state.subject);
+  }
+  // As forwarded: a canary rule may have set a color on the outgoing headers.
+  const colors = colorsOf(state?.requestHeaders ?? req.headers, colorHeaders);
+  if (colors) {
+    for (const [name, value] of Object.entries(colors)) {
+      span.setAttribute(`ferry.color.${name}`, value);
+    }
+  }
 }
 
 function proto(url: string): string {

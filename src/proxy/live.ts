@@ -7,6 +7,8 @@
 /** One open exchange. */
 export interface LiveEntry {
   readonly routeName: string;
+  /** For metrics: bridged WebSockets and streamed bodies are counted apart. */
+  readonly kind?: "websocket" | "stream";
   /** Ends it: a WebSocket with `code`, a stream by ending the body cleanly. */
   close(code: number, reason: string): void;
 }
@@ -25,6 +27,13 @@ export class LiveConnections {
 
   get size(): number {
     return this.#entries.size;
+  }
+
+  /** How many of `kind` are open (metrics read this at scrape time). */
+  count(kind: "websocket" | "stream"): number {
+    let n = 0;
+    for (const e of this.#entries) if ((e.kind ?? "stream") === kind) n++;
+    return n;
   }
 
   /** How many are open on `routeName`. */
@@ -67,12 +76,17 @@ export class LiveConnections {
    * client's body cleanly (SSE clients reconnect, and will land on the new route) and cancels
    * the upstream side.
    */
-  trackStream(routeName: string, body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  trackStream(
+    routeName: string,
+    body: ReadableStream<Uint8Array>,
+    bytes?: { value: number },
+  ): ReadableStream<Uint8Array> {
     const reader = body.getReader();
     let controller!: ReadableStreamDefaultController<Uint8Array>;
     let finished = false;
     const entry: LiveEntry = {
       routeName,
+      kind: "stream",
       close: () => {
         if (finished) return;
         finished = true;
@@ -100,7 +114,10 @@ export class LiveConnections {
           if (end) {
             done();
             c.close();
-          } else c.enqueue(value);
+          } else {
+            if (bytes) bytes.value += value.byteLength;
+            c.enqueue(value);
+          }
         } catch (e) {
           if (finished) return;
           done();

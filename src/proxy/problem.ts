@@ -9,6 +9,7 @@ export type ProblemType =
   | "bad-request"
   | "unauthorized"
   | "forbidden"
+  | "auth-unavailable"
   | "payload-too-large"
   | "not-implemented"
   | "upstream-unreachable"
@@ -24,6 +25,7 @@ const TITLES: Record<ProblemType, string> = {
   "bad-request": "Bad request",
   unauthorized: "Authentication required",
   forbidden: "Forbidden",
+  "auth-unavailable": "Authentication service unavailable",
   "payload-too-large": "Request body too large",
   "not-implemented": "Not implemented",
   "upstream-unreachable": "Upstream unreachable",

@@ -25,8 +25,19 @@ export interface ProxyState {
   requestHeaders?: Headers;
   /** The authenticated subject, for logs and traces (set by identity policies). */
   subject?: string;
+  /**
+   * Verified token claims, set by the `jwt` policy once a token checked out; canary rules and
+   * sticky splits on a `claim` read them here. Never set from anything unverified.
+   */
+  claims?: Record<string, unknown>;
+  /** The upstream (by name) the request was forwarded to, for logs and traces. */
+  upstream?: string;
   /** The upstream target URL that served the request, for logs. */
   target?: string;
+  /** Time the last upstream attempt took to answer (ms), for logs. */
+  upstreamMs?: number;
+  /** Response body size when known as the response starts, for logs and metrics. */
+  bytesOut?: number;
 }
 
 /** Hono environment of the gateway app: the state lives in `c.var.proxy`. */

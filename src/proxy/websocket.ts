@@ -59,6 +59,7 @@ export async function bridgeWebSocket(
   let upClosed = false;
   const bridge: LiveEntry = {
     routeName: state.match.route.config.name,
+    kind: "websocket",
     close(code, reason) {
       if (down.readyState <= WebSocket.OPEN) down.close(code, reason);
       up.close(code, reason);

@@ -1,0 +1,132 @@
+/**
+ * Tracing through `@opentelemetry/api`. The sink is Deno's built-in OTLP exporter
+ * (`OTEL_DENO=true` and the standard `OTEL_*` variables, sampling included); without it the API
+ * is a no-op, and Ferry skips every tracing step so untraced traffic pays nothing. Incoming
+ * `traceparent`/`tracestate` are then forwarded unchanged like any end-to-end header.
+ *
+ * Under `OTEL_DENO`, `Deno.serve` already opens a server span per request, continuing an
+ * incoming `traceparent`; Ferry names it `METHOD route` and adds its attributes instead of
+ * opening a second one. Where no server span exists (in-process `gateway.fetch`), Ferry opens
+ * its own. Each upstream attempt gets a client span whose context is injected into the upstream
+ * request, so retries show up as siblings.
+ */
+import {
+  type Attributes,
+  type Context,
+  context,
+  propagation,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Tracer,
+} from "@opentelemetry/api";
+
+const headerGetter = {
+  keys: (carrier: Headers) => [...carrier.keys()],
+  get: (carrier: Headers, key: string) => carrier.get(key) ?? undefined,
+};
+
+/** Whether Deno exports telemetry (`OTEL_DENO=true`); false when the variable cannot be read. */
+export function telemetryEnabled(): boolean {
+  try {
+    return Deno.env.get("OTEL_DENO") === "true";
+  } catch {
+    return false; // no --allow-env for it: tracing stays off
+  }
+}
+
+/** The gateway's tracing, on or off for its whole life. */
+export class Tracing {
+  readonly #tracer: Tracer;
+
+  constructor(readonly enabled: boolean) {
+    this.#tracer = trace.getTracer("ferry");
+  }
+
+  /**
+   * Runs `handle` with the request's server span: Deno's when there is one, else a new one
+   * continuing the incoming trace headers. The span is ended here only when Ferry opened it.
+   */
+  async withServerSpan(
+    req: Request,
+    handle: (span: Span) => Promise<Response>,
+  ): Promise<Response> {
+    const active = trace.getActiveSpan();
+    if (active) return handle(active);
+    const parent = propagation.extract(context.active(), req.headers, headerGetter);
+    const span = this.#tracer.startSpan(req.method, { kind: SpanKind.SERVER }, parent);
+    try {
+      return await context.with(trace.setSpan(parent, span), () => handle(span));
+    } finally {
+      span.end();
+    }
+  }
+
+  /** Opens a client span for one upstream attempt, a child of the current context. */
+  startAttempt(name: string, attributes: Attributes): { span: Span; context: Context } {
+    const span = this.#tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes });
+    return { span, context: trace.setSpan(context.active(), span) };
+  }
+
+  /**
+   * The upstream request's headers with the attempt's trace context in place of any incoming
+   * `traceparent`/`tracestate` (flat `[name, value, ...]`, as the upstream client takes them).
+   */
+  inject(headers: readonly string[], attemptContext: Context): string[] {
+    const carrier: Record<string, string> = {};
+    propagation.inject(attemptContext, carrier);
+    const out: string[] = [];
+    let incomingParent: string | undefined;
+    let incomingState: string | undefined;
+    for (let i = 0; i < headers.length; i += 2) {
+      const name = headers[i];
+      if (name === "traceparent") incomingParent = headers[i + 1];
+      else if (name === "tracestate") incomingState = headers[i + 1];
+      else out.push(name, headers[i + 1]);
+    }
+    for (const [name, value] of Object.entries(carrier)) out.push(name.toLowerCase(), value);
+    // Deno's server span does not keep the caller's tracestate, but W3C Trace Context asks
+    // every participant of the same trace to pass it on: keep it when the trace is the same.
+    if (
+      carrier.tracestate === undefined && incomingState !== undefined &&
+      traceIdOf(incomingParent) !== undefined &&
+      traceIdOf(incomingParent) === traceIdOf(carrier.traceparent)
+    ) {
+      out.push("tracestate", incomingState);
+    }
+    return out;
+  }
+
+  /** Ends an attempt span with its outcome. */
+  endAttempt(span: Span, status: number | undefined, error?: string): void {
+    if (status !== undefined) {
+      span.setAttribute("http.response.status_code", status);
+      if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+    } else {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: error });
+      if (error) span.setAttribute("error.type", error);
+    }
+    span.end();
+  }
+}
+
+/** The trace id of a `traceparent` value (`00-<trace id>-<parent id>-<flags>`). */
+function traceIdOf(traceparent: string | undefined): string | undefined {
+  return traceparent?.split("-")[1];
+}
+
+/** The trace id of the current span, for the access log; undefined when not traced. */
+export function currentTraceId(): string | undefined {
+  const id = trace.getActiveSpan()?.spanContext().traceId;
+  return id && id !== "00000000000000000000000000000000" ? id : undefined;
+}
+
+/** Records a policy's refusal on the current span (a span event). */
+export function recordRejection(policy: string, reason: string, status: number): void {
+  trace.getActiveSpan()?.addEvent("ferry.policy.rejected", {
+    "ferry.policy": policy,
+    "ferry.reason": reason,
+    "http.response.status_code": status,
+  });
+}
