@@ -15,9 +15,14 @@ export { defineConfig } from "./src/config/define.ts";
 /** The config model: every shape `defineConfig` accepts. */
 export type {
   AccessLogConfig,
+  AccessLogField,
   AdminConfig,
   BalancerConfig,
+  CanaryRule,
+  CanaryWhen,
   CircuitBreakerConfig,
+  ColorConfig,
+  ColoringConfig,
   DemoConfig,
   Duration,
   FerryConfig,
@@ -28,6 +33,8 @@ export type {
   LimitsConfig,
   ListenConfig,
   MatchConfig,
+  MirrorConfig,
+  MirrorDiffConfig,
   OutlierDetectionConfig,
   PolicyDescriptor,
   PoolConfig,
@@ -36,12 +43,17 @@ export type {
   RetryOn,
   RewriteConfig,
   RouteConfig,
+  SplitConfig,
+  SplitTargetConfig,
   StatusMatch,
+  StickyKeyConfig,
   TargetConfig,
   TrustConfig,
   UpstreamConfig,
   UpstreamTimeouts,
 } from "./src/config/types.ts";
+/** What `explain` says about a route's split / canary decision. */
+export type { CanaryStep, SplitStep, TrafficExplanation } from "./src/traffic/explain_traffic.ts";
 /** A validated config with every default filled in, and validation issues. */
 export type { ConfigIssue, NormalizedConfig } from "./src/config/normalized.ts";
 /** Thrown by `startGateway`/`createGateway` for an invalid config; lists every issue. */
@@ -65,6 +77,43 @@ export {
   type FaultOptions,
   type FaultPolicyOptions,
 } from "./src/policies/fault.ts";
+/** The `jwt` policy: JWT access tokens from an OIDC/JWKS issuer, with a shared, resilient key cache. */
+export {
+  type JwksCacheOptions,
+  jwt,
+  type JwtAlgorithm,
+  type JwtOptions,
+  type JwtTokenSource,
+  type PublicJwk,
+} from "./src/policies/jwt.ts";
+/** The `apiKey` policy: an API key in a header or query, hashed in the config or read from env. */
+export {
+  apiKey,
+  type ApiKeyEntry,
+  type ApiKeyOptions,
+  type ApiKeyPolicyOptions,
+  type ApiKeySource,
+} from "./src/policies/api_key.ts";
+/** The `basicAuth` policy: HTTP Basic checked against scrypt password hashes. */
+export {
+  basicAuth,
+  type BasicAuthOptions,
+  type BasicAuthPolicyOptions,
+  type BasicAuthSource,
+  type BasicAuthUser,
+} from "./src/policies/basic_auth.ts";
+/** The `ipFilter` policy: allow/deny client addresses by CIDR, honouring `trust.proxies`. */
+export {
+  ipFilter,
+  type IpFilterOptions,
+  type IpFilterPolicyOptions,
+} from "./src/policies/ip_filter.ts";
+/** The `forwardAuth` policy: ask an external auth service (Traefik ForwardAuth, nginx auth_request). */
+export {
+  forwardAuth,
+  type ForwardAuthMethod,
+  type ForwardAuthOptions,
+} from "./src/policies/forward_auth.ts";
 /** Policy middleware shape, for custom policies. */
 export type { PolicyMiddleware } from "./src/policies/policy.ts";
 /** Per-request state a policy reads and edits (`c.var.proxy`). */

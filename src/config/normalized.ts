@@ -3,7 +3,16 @@
  * objects, routes named. This is what the rest of Ferry compiles; the user-facing shapes live in
  * `types.ts`.
  */
-import type { BalancerConfig, HeaderMatch, PolicyDescriptor, RedirectConfig } from "./types.ts";
+import type {
+  AccessLogField,
+  BalancerConfig,
+  CanaryWhen,
+  ColorConfig,
+  HeaderMatch,
+  PolicyDescriptor,
+  RedirectConfig,
+  StickyKeyConfig,
+} from "./types.ts";
 
 export interface NormalizedTarget {
   /** Origin only: `http://127.0.0.1:3000`. */
@@ -83,6 +92,45 @@ export interface NormalizedRoute {
   /** Policies resolved to descriptors, in order; `ref` is the policy name when it was named. */
   use: { ref?: string; descriptor: PolicyDescriptor }[];
   retryNonIdempotent: boolean;
+  /** Present only on routes that mirror. */
+  mirror?: NormalizedMirror;
+  /** Present only on routes that split (instead of `upstream`). */
+  split?: NormalizedSplit;
+  /** Present only on routes with canary rules (at least one). */
+  canary?: NormalizedCanaryRule[];
+  /** Present only when given; the header name is lower-case. */
+  color?: ColorConfig;
+}
+
+/** A split with every default filled in. */
+export interface NormalizedSplit {
+  targets: { upstream: string; weight: number }[];
+  /** `null` when not sticky; a header name is lower-case. */
+  sticky: StickyKeyConfig | null;
+}
+
+/** A canary rule with every default filled in; header names in `when.header` are lower-case. */
+export interface NormalizedCanaryRule {
+  when: CanaryWhen;
+  upstream: string;
+  color: string | null;
+}
+
+export interface NormalizedMirror {
+  upstream: string;
+  percent: number;
+  maxConcurrent: number;
+  maxBodyBytes: number;
+  diff: NormalizedMirrorDiff | null;
+}
+
+export interface NormalizedMirrorDiff {
+  /** Lower-case names compared; `["*"]` means every header but the always-ignored ones. */
+  headers: string[];
+  /** Lower-case names. */
+  ignoreHeaders: string[];
+  /** Dotted paths, as given. */
+  ignoreJsonFields: string[];
 }
 
 export interface NormalizedConfig {
@@ -92,7 +140,13 @@ export interface NormalizedConfig {
   policies: Record<string, PolicyDescriptor>;
   routes: NormalizedRoute[];
   trust: { proxies: string[] };
-  accessLog: { to: "off" | "stdout" | { file: string } };
+  accessLog: {
+    to: "off" | "stdout" | { file: string };
+    sample: number;
+    fields?: AccessLogField[];
+  };
+  /** Lower-case header names. */
+  coloring: { headers: string[] };
   limits: { maxBodyBytes: number; drainTimeoutMs: number };
   demo?: { hostname: string; port: number };
   reload: { debounceMs: number; streamGraceMs: number };

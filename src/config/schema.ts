@@ -13,6 +13,7 @@
  * be silently ignored.
  */
 import { z } from "zod";
+import { ACCESS_LOG_FIELDS } from "../observe/access_log.ts";
 import { parseCidr } from "../proxy/cidr.ts";
 import { compilePathPattern, PatternError } from "../routing/path_pattern.ts";
 import { parseDuration } from "./duration.ts";
@@ -439,6 +440,164 @@ export const policyDescriptorSchema = z.strictObject({
 const name = (what: string) =>
   checked(nonEmptyString(what), (s) => s === "__proto__" ? `"__proto__" is reserved` : undefined);
 
+const JSON_PATH = 'a dotted JSON field path like "timestamp" or "meta.requestId"';
+const jsonFieldPath = checked(
+  z.string({ error: expected(JSON_PATH) }),
+  (s) =>
+    s.split(".").every((part) => part.trim() !== "")
+      ? undefined
+      : `expected ${JSON_PATH}, got ${describeValue(s)}`,
+);
+
+const mirrorDiff = z.strictObject({
+  headers: z.array(headerName, { error: expected('a list of header names, or ["*"]') }).optional(),
+  ignoreHeaders: z.array(headerName, { error: expected("a list of header names") }).optional(),
+  ignoreJsonFields: z.array(jsonFieldPath, { error: expected("a list of JSON field paths") })
+    .optional(),
+}, { error: expected('diff settings like { headers: ["content-type"] }') });
+
+const mirror = z.strictObject({
+  upstream: z.string({ error: expected("the name of the shadow upstream") }),
+  percent: percent.optional(),
+  maxConcurrent: positiveInteger.optional(),
+  maxBodyBytes: nonNegativeInteger.optional(),
+  diff: mirrorDiff.optional(),
+}, { error: expected('mirror settings like { upstream: "shadow" }') });
+
+/**
+ * Adds an issue unless exactly one of `keys` is set; returns that key when it is. For objects
+ * whose keys are alternatives (a sticky key, a canary condition).
+ */
+function exactlyOneOf<K extends string>(
+  keys: readonly K[],
+  value: Partial<Record<K, unknown>>,
+  ctx: z.RefinementCtx,
+): K | undefined {
+  const given = keys.filter((k) => value[k] !== undefined);
+  if (given.length === 1) return given[0];
+  // A misspelt key ("clientIP") is reported with a suggestion; "got none" would only be noise.
+  const misspelt = ctx.issues.some((i) => i.code === "unrecognized_keys" && !i.path?.length);
+  if (given.length === 0 && misspelt) return undefined;
+  const names = keys.map((k) => `"${k}"`);
+  ctx.addIssue({
+    code: "custom",
+    input: value,
+    message: `expected exactly one of ${names.slice(0, -1).join(", ")} or ${names.at(-1)}, got ${
+      given.length === 0 ? "none" : given.map((k) => `"${k}"`).join(" and ")
+    }`,
+  });
+  return undefined;
+}
+
+const STICKY_KEYS = ["header", "cookie", "claim", "clientIp"] as const;
+const stickyKey = z.strictObject({
+  header: headerName.optional(),
+  cookie: nonEmptyString("a cookie name").optional(),
+  claim: nonEmptyString("a claim name").optional(),
+  clientIp: z.literal(true, { error: expected("true") }).optional(),
+}, {
+  error: expected(
+    'one of { header: "name" }, { cookie: "name" }, { claim: "name" } or ' +
+      "{ clientIp: true }",
+  ),
+}).superRefine((key, ctx) => void exactlyOneOf(STICKY_KEYS, key, ctx));
+
+const SPLIT_TARGETS = '[{ upstream: "v1", weight: 95 }, { upstream: "v2", weight: 5 }]';
+const split = z.strictObject({
+  targets: checked(
+    z.array(
+      z.strictObject({
+        upstream: z.string({ error: expected("the name of an upstream") }),
+        weight,
+      }, { error: expected('a split target like { upstream: "v2", weight: 5 }') }),
+      { error: expected(`a list of split targets like ${SPLIT_TARGETS}`) },
+    ),
+    (list) => list.length === 0 ? `expected at least one target, like ${SPLIT_TARGETS}` : undefined,
+  ).superRefine((list, ctx) => {
+    // One upstream twice would split its share in two for nothing: a weight says "more".
+    const seen = new Map<string, number>();
+    list.forEach((t, i) => {
+      if (typeof t?.upstream !== "string") return; // reported on the target itself
+      const first = seen.get(t.upstream);
+      if (first === undefined) seen.set(t.upstream, i);
+      else {
+        ctx.addIssue({
+          code: "custom",
+          path: [i, "upstream"],
+          input: t.upstream,
+          message: `upstream "${t.upstream}" is already targets[${first}]: list each upstream ` +
+            `once and give it the combined weight`,
+        });
+      }
+    });
+  }),
+  sticky: stickyKey.optional(),
+}, { error: expected(`a split like { targets: ${SPLIT_TARGETS} }`) });
+
+const CANARY_KINDS = ["header", "cookie", "query", "claim"] as const;
+const namedConditions = (what: string) =>
+  z.record(nonEmptyString(`a ${what} name`), valueMatch, {
+    error: expected(`an object of ${what} conditions by name`),
+  });
+const canaryWhen = z.strictObject({
+  header: headerConditions.optional(),
+  cookie: namedConditions("cookie").optional(),
+  query: namedConditions("query parameter").optional(),
+  claim: namedConditions("claim").optional(),
+}, { error: expected('a condition like { header: { "x-env": "canary" } }') })
+  .superRefine((when, ctx) => {
+    const kind = exactlyOneOf(CANARY_KINDS, when, ctx);
+    if (kind !== undefined && Object.keys(when[kind]!).length === 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: [kind],
+        input: when[kind],
+        message: `expected at least one ${kind} condition, like { "${
+          kind === "header" ? "x-env" : kind === "claim" ? "tier" : "env"
+        }": "canary" }`,
+      });
+    }
+  });
+
+/** Headers the gateway itself writes upstream: a color there would be lost or break framing. */
+const MANAGED_HEADERS = new Set([
+  "host",
+  "connection",
+  "content-length",
+  "transfer-encoding",
+  "te",
+  "trailer",
+  "upgrade",
+  "keep-alive",
+  "x-request-id",
+  "x-forwarded-for",
+  "x-forwarded-host",
+  "x-forwarded-proto",
+  "forwarded",
+]);
+const colorHeader = checked(
+  headerName,
+  (s) =>
+    MANAGED_HEADERS.has(s.toLowerCase())
+      ? `"${s}" is a header the gateway sets itself: pick a header of your own, like "x-color"`
+      : undefined,
+);
+
+const COLOR = 'a color of visible ASCII characters like "canary"';
+const canaryRule = z.strictObject({
+  when: canaryWhen,
+  upstream: z.string({ error: expected("the name of an upstream") }),
+  color: checked(
+    z.string({ error: expected(COLOR) }),
+    (s) =>
+      /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/.test(s)
+        ? undefined
+        : `expected ${COLOR}, got ${describeValue(s)}`,
+  ).optional(),
+}, {
+  error: expected('a canary rule like { when: { header: { "x-env": "canary" } }, upstream: "v2" }'),
+});
+
 const route = z.strictObject({
   name: name("a route name").optional(),
   match: match.optional(),
@@ -451,6 +610,11 @@ const route = z.strictObject({
     { error: expected("a list of policies") },
   ).optional(),
   retryNonIdempotent: z.boolean({ error: expected("true or false") }).optional(),
+  mirror: mirror.optional(),
+  split: split.optional(),
+  canary: z.array(canaryRule, { error: expected("a list of canary rules") }).optional(),
+  color: z.strictObject({ header: colorHeader }, { error: expected('{ header: "x-color" }') })
+    .optional(),
 }, { error: expected("a route object") });
 
 const trustProxy = checked(
@@ -469,6 +633,14 @@ const accessLog = z.strictObject({
     z.literal("stdout"),
     z.strictObject({ file: nonEmptyString("a file path") }),
   ], { error: expected('"off", "stdout" or { file: "path" }') }).optional(),
+  sample: checked(
+    z.number({ error: expected("a share from 0 to 1") }),
+    (n) => n >= 0 && n <= 1 ? undefined : `expected a share from 0 to 1, got ${n}`,
+  ).optional(),
+  fields: z.array(
+    z.enum(ACCESS_LOG_FIELDS, { error: expected(`one of ${ACCESS_LOG_FIELDS.join(", ")}`) }),
+    { error: expected("a list of field names") },
+  ).optional(),
 });
 
 /** The whole config. */
@@ -486,6 +658,9 @@ export const ferryConfigSchema = z.strictObject({
     proxies: z.array(trustProxy, { error: expected("a list of CIDRs") }).optional(),
   }).optional(),
   accessLog: accessLog.optional(),
+  coloring: z.strictObject({
+    headers: z.array(headerName, { error: expected("a list of header names") }),
+  }).optional(),
   limits: z.strictObject({
     maxBodyBytes: nonNegativeInteger.optional(),
     drainTimeout: duration.optional(),

@@ -285,14 +285,134 @@ export interface PolicyDescriptor<K extends string = string, O = unknown> {
   readonly options: O;
 }
 
+/**
+ * Mirroring: a share of a route's requests is copied to a shadow upstream, fire-and-forget. The
+ * client's response never waits for the mirror and never depends on it.
+ */
+export interface MirrorConfig<U extends string = string> {
+  /** The shadow upstream (a name from `upstreams`). */
+  upstream: U;
+  /**
+   * Share of requests mirrored, in percent. Exact over time, not random: `10` mirrors every
+   * 10th request. Default `100`.
+   */
+  percent?: number;
+  /**
+   * Mirrors in flight at once for this route; a request selected beyond that is not mirrored
+   * (counted as dropped). Default `64`.
+   */
+  maxConcurrent?: number;
+  /**
+   * Request bodies up to this size (with a Content-Length) are mirrored; a request with a larger
+   * body, or one of unknown length (chunked), is not mirrored (counted as skipped). Default
+   * `65536`.
+   */
+  maxBodyBytes?: number;
+  /** Compare the primary and shadow responses. Off unless given. */
+  diff?: MirrorDiffConfig;
+}
+
+/** How mirrored responses are compared: status, selected headers and a SHA-256 of the body. */
+export interface MirrorDiffConfig {
+  /**
+   * Response headers compared (case-insensitive). `["*"]` compares every header except
+   * hop-by-hop ones, `date` and `x-request-id`. Default `["content-type"]`.
+   */
+  headers?: string[];
+  /** Response headers never compared (useful with `["*"]`). */
+  ignoreHeaders?: string[];
+  /**
+   * Fields removed from JSON bodies before hashing, as dotted paths (`"timestamp"`,
+   * `"meta.requestId"`); a path through an array applies to each element. Only for bodies with
+   * a JSON content type of at most 1 MiB; others are hashed as they are.
+   */
+  ignoreJsonFields?: string[];
+}
+
+/**
+ * The request attribute a sticky split hashes on: a header, a cookie, a verified JWT claim
+ * (the route needs a `jwt` policy) or the client IP.
+ */
+export type StickyKeyConfig =
+  | { header: string }
+  | { cookie: string }
+  | { claim: string }
+  | { clientIp: true };
+
+/** One side of a split: an upstream and its relative share. */
+export interface SplitTargetConfig<U extends string = string> {
+  /** A name from `upstreams`. */
+  upstream: U;
+  /** Relative share of traffic, a positive number (`95` and `5` send 95% and 5%). */
+  weight: number;
+}
+
+/**
+ * A weighted split of a route's traffic across upstreams. Without `sticky` it is a smooth
+ * weighted round-robin: exact over time (95/5 sends exactly 5 of every 100 requests to the
+ * second upstream) and deterministic. With `sticky`, the key's hash picks the upstream, so one
+ * user always lands on the same side, and changing a weight moves only the users who must move.
+ * Requests without the key fall back to the round-robin.
+ */
+export interface SplitConfig<U extends string = string> {
+  /** At least one upstream, each listed once. */
+  targets: SplitTargetConfig<U>[];
+  /** Keep each user on one side, by hashing this request attribute. */
+  sticky?: StickyKeyConfig;
+}
+
+/**
+ * When a canary rule applies: exactly one kind of condition, and every named value in it must
+ * match. Values match like route header conditions: a string (equals), `{ equals }`,
+ * `{ regex }` or `{ present }`. A claim (verified by the route's `jwt` policy) that is a number
+ * or boolean is compared as text, and a list matches when any item does.
+ */
+export type CanaryWhen =
+  | { header: Record<string, HeaderMatch> }
+  | { cookie: Record<string, HeaderMatch> }
+  | { query: Record<string, HeaderMatch> }
+  | { claim: Record<string, HeaderMatch> };
+
+/**
+ * A canary rule: requests that meet `when` go to `upstream`, before any split. The first rule
+ * that matches wins.
+ */
+export interface CanaryRule<U extends string = string> {
+  when: CanaryWhen;
+  /** A name from `upstreams`. */
+  upstream: U;
+  /** A color sent upstream in the route's `color.header` when this rule takes the request. */
+  color?: string;
+}
+
+/** Where a canary rule's color travels upstream. */
+export interface ColorConfig {
+  /**
+   * The request header set to the matching rule's color. The gateway owns it on this route: a
+   * value the client sent is replaced, or removed when no colored rule matched.
+   */
+  header: string;
+}
+
 /** One route: conditions, optional policies, and what to do with a match. */
 export interface RouteConfig<U extends string = string, P extends string = string> {
   /** Stable name used in metrics, logs and `explain`. Default `route-<index>`. */
   name?: string;
   /** Default: match everything. */
   match?: MatchConfig;
-  /** The upstream to forward to. Exactly one of `upstream` and `redirect` is required. */
+  /**
+   * The upstream to forward to. Exactly one of `upstream`, `split` and `redirect` is required.
+   */
   upstream?: U;
+  /** Split the route's traffic across upstreams by weight (instead of one `upstream`). */
+  split?: SplitConfig<U>;
+  /**
+   * Rules that send matching requests to a canary upstream, checked in order before the split
+   * (or `upstream`, which stays the default).
+   */
+  canary?: CanaryRule<U>[];
+  /** Where a canary rule's color is sent upstream. Required when a rule sets a color. */
+  color?: ColorConfig;
   /** Answer with a redirect instead of forwarding. */
   redirect?: RedirectConfig;
   /** Policies in the order they run: names from `policies`, or inline descriptors. */
@@ -302,6 +422,8 @@ export interface RouteConfig<U extends string = string, P extends string = strin
    * for endpoints that tolerate a request arriving twice. Default `false`.
    */
   retryNonIdempotent?: boolean;
+  /** Copy a share of requests to a shadow upstream, and optionally compare the answers. */
+  mirror?: MirrorConfig<U>;
 }
 
 /** Which client addresses may set `X-Forwarded-*` headers that Ferry will trust. */
@@ -314,6 +436,40 @@ export interface TrustConfig {
 export interface AccessLogConfig {
   /** `"off"` (default), `"stdout"`, or `{ file: path }`. */
   to?: "off" | "stdout" | { file: string };
+  /** Share of requests logged, from 0 to 1; exact (every n-th), not random. Default `1`. */
+  sample?: number;
+  /** Fields written, in the order given; every field when absent. */
+  fields?: AccessLogField[];
+}
+
+/** A field of an access-log line. */
+export type AccessLogField =
+  | "time"
+  | "requestId"
+  | "traceId"
+  | "route"
+  | "method"
+  | "path"
+  | "status"
+  | "durationMs"
+  | "upstreamMs"
+  | "upstreamTarget"
+  | "bytesIn"
+  | "bytesOut"
+  | "clientIp"
+  | "userAgent"
+  | "subject"
+  | "colors";
+
+/**
+ * Traffic coloring ("dyeing"): request headers such as `x-env` or `x-trace-color` that mark a
+ * request's kind of traffic. They are forwarded upstream like any header, and recorded on the
+ * request's span (`ferry.color.<header>`) and in the access log (`colors`). A canary rule or a
+ * `jwt` claim mapping can set one.
+ */
+export interface ColoringConfig {
+  /** Header names. */
+  headers: string[];
 }
 
 /** Limits applied to every request. */
@@ -346,6 +502,8 @@ export interface FerryConfig<U extends string = string, P extends string = strin
   trust?: TrustConfig;
   /** JSON access log. */
   accessLog?: AccessLogConfig;
+  /** Traffic-coloring headers recorded on spans and in the access log. */
+  coloring?: ColoringConfig;
   /** Request limits and shutdown drain. */
   limits?: LimitsConfig;
   /** Start the built-in demo upstream alongside the gateway. */

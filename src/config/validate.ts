@@ -4,7 +4,7 @@
  *
  * 1. The zod schema (`schema.ts`) checks shapes and single values.
  * 2. Cross-checks that need the whole config: references to upstreams and policies, route
- *    names, "exactly one of upstream / redirect", and policy options against the registry.
+ *    names, "exactly one of upstream / split / redirect", and policy options against the registry.
  *    They read the raw input defensively, so they run (and report) even when step 1 failed.
  * 3. With no errors: defaults, then warnings for routes that can never match.
  *
@@ -13,19 +13,23 @@
 import type { z } from "zod";
 import { policyDefinitions } from "../policies/registry.ts";
 import { findShadowedRoutes } from "../routing/shadow.ts";
+import { trafficWarnings } from "../traffic/config_warnings.ts";
 import { parseDuration } from "./duration.ts";
 import { describeValue, formatPath } from "./format_issues.ts";
 import type {
   ConfigIssue,
+  NormalizedCanaryRule,
   NormalizedConfig,
   NormalizedHealthCheck,
+  NormalizedMirror,
   NormalizedRetries,
   NormalizedRoute,
+  NormalizedSplit,
   NormalizedUpstream,
   ValidationResult,
 } from "./normalized.ts";
 import { ferryConfigSchema, type ParsedConfig } from "./schema.ts";
-import type { BalancerConfig, PolicyDescriptor } from "./types.ts";
+import type { BalancerConfig, CanaryWhen, PolicyDescriptor } from "./types.ts";
 
 type Path = PropertyKey[];
 /** A problem before formatting: the path stays structured so problems sort by position. */
@@ -54,7 +58,11 @@ function validate(input: unknown): ValidationResult {
     return { ok: false, errors: toIssues(problems), warnings: [] };
   }
   const config = normalize(parsed.data);
-  return { ok: true, config, warnings: findShadowedRoutes(config.routes) };
+  return {
+    ok: true,
+    config,
+    warnings: [...findShadowedRoutes(config.routes), ...trafficWarnings(config.routes)],
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -273,7 +281,8 @@ function crossCheck(input: unknown): Problem[] {
     if (!isObject(route)) return;
     const at: Path = ["routes", i];
     const forwards = route.upstream !== undefined;
-    if (forwards === (route.redirect !== undefined)) {
+    // With a split, `checkTraffic` words the three-way choice.
+    if (route.split === undefined && forwards === (route.redirect !== undefined)) {
       out.push({
         path: at,
         message: `a route needs exactly one of "upstream" (forward the request) or "redirect" ` +
@@ -296,8 +305,57 @@ function crossCheck(input: unknown): Problem[] {
       });
     }
     checkRouteName(route, i, nameOwners, out);
+    checkMirror(route, at, upstreams, out);
+    checkTraffic(route, at, upstreams, out);
   });
   return out;
+}
+
+/**
+ * A split replaces `upstream`; canary rules need a forwarding default; every upstream a split or
+ * rule names exists; a rule's color needs the route's color header to travel in.
+ */
+function checkTraffic(route: Obj, at: Path, upstreams: string[] | undefined, out: Problem[]) {
+  const dangling = (name: unknown, path: Path) => {
+    if (typeof name === "string" && upstreams && !upstreams.includes(name)) {
+      out.push({ path: [...at, ...path], message: danglingMessage("upstream", name, upstreams) });
+    }
+  };
+  if (route.split !== undefined) {
+    const others = (["upstream", "redirect"] as const).filter((k) => route[k] !== undefined);
+    if (others.length > 0) {
+      out.push({
+        path: at,
+        message: `a route needs exactly one of "upstream" (one upstream), "split" (several, by ` +
+          `weight) or "redirect", found "split" and ${others.map((k) => `"${k}"`).join(" and ")}`,
+      });
+    }
+    const targets = isObject(route.split) ? route.split.targets : undefined;
+    if (Array.isArray(targets)) {
+      targets.forEach((t: unknown, j) => {
+        if (isObject(t)) dangling(t.upstream, ["split", "targets", j, "upstream"]);
+      });
+    }
+  }
+  if (!Array.isArray(route.canary)) return;
+  if (route.redirect !== undefined) {
+    out.push({
+      path: [...at, "canary"],
+      message: `canary rules choose an upstream, and this route answers with a redirect: remove ` +
+        `"canary", or forward with "upstream" or "split"`,
+    });
+  }
+  route.canary.forEach((rule: unknown, j) => {
+    if (!isObject(rule)) return;
+    dangling(rule.upstream, ["canary", j, "upstream"]);
+    if (rule.color !== undefined && route.color === undefined) {
+      out.push({
+        path: [...at, "canary", j, "color"],
+        message: `a color needs a header to travel upstream in: add color: { header: "x-color" } ` +
+          `to the route`,
+      });
+    }
+  });
 }
 
 /**
@@ -333,6 +391,25 @@ function checkUpstreamDurations(upstream: Obj, at: Path, out: Problem[]) {
       message: `${shorter} "${a}" is longer than ${longer} "${b}"${
         given === undefined ? " (the default)" : ""
       }: ${fix}`,
+    });
+  }
+}
+
+/** A mirror names an existing upstream, and only a forwarding route has requests to copy. */
+function checkMirror(route: Obj, at: Path, upstreams: string[] | undefined, out: Problem[]) {
+  const mirror = route.mirror;
+  if (!isObject(mirror)) return; // absent, or malformed (the schema reports that)
+  if (route.redirect !== undefined) {
+    out.push({
+      path: [...at, "mirror"],
+      message: `a redirect route forwards nothing to mirror: remove "mirror", or mirror on a ` +
+        `route with "upstream"`,
+    });
+  }
+  if (typeof mirror.upstream === "string" && upstreams && !upstreams.includes(mirror.upstream)) {
+    out.push({
+      path: [...at, "mirror", "upstream"],
+      message: danglingMessage("upstream", mirror.upstream, upstreams),
     });
   }
 }
@@ -478,7 +555,12 @@ function normalize(c: ParsedConfig): NormalizedConfig {
     policies,
     routes: c.routes.map((r, i) => normalizeRoute(r, i, policies)),
     trust: { proxies: [...(c.trust?.proxies ?? [])] },
-    accessLog: { to: c.accessLog?.to ?? "off" },
+    accessLog: {
+      to: c.accessLog?.to ?? "off",
+      sample: c.accessLog?.sample ?? 1,
+      ...(c.accessLog?.fields ? { fields: [...new Set(c.accessLog.fields)] } : {}),
+    },
+    coloring: { headers: [...new Set((c.coloring?.headers ?? []).map((h) => h.toLowerCase()))] },
     limits: {
       maxBodyBytes: c.limits?.maxBodyBytes ?? 10_485_760,
       drainTimeoutMs: ms(c.limits?.drainTimeout ?? "10s"),
@@ -630,8 +712,59 @@ function normalizeRoute(
     retryNonIdempotent: r.retryNonIdempotent ?? false,
   };
   if (r.upstream !== undefined) route.upstream = r.upstream;
+  if (r.mirror) route.mirror = normalizeMirror(r.mirror);
+  if (r.split) route.split = normalizeSplit(r.split);
+  if (r.canary?.length) route.canary = r.canary.map(normalizeCanaryRule);
+  if (r.color) route.color = { header: r.color.header.toLowerCase() };
   if (r.redirect) route.redirect = { to: r.redirect.to, status: r.redirect.status ?? 308 };
   return route;
+}
+
+function normalizeMirror(m: NonNullable<ParsedRoute["mirror"]>): NormalizedMirror {
+  const lower = (names: string[]) => unique(names.map((n) => n.toLowerCase()));
+  return {
+    upstream: m.upstream,
+    percent: m.percent ?? 100,
+    maxConcurrent: m.maxConcurrent ?? 64,
+    maxBodyBytes: m.maxBodyBytes ?? 65_536,
+    diff: m.diff
+      ? {
+        headers: lower(m.diff.headers ?? ["content-type"]),
+        ignoreHeaders: lower(m.diff.ignoreHeaders ?? []),
+        ignoreJsonFields: unique(m.diff.ignoreJsonFields ?? []),
+      }
+      : null,
+  };
+}
+
+function normalizeSplit(split: NonNullable<ParsedRoute["split"]>): NormalizedSplit {
+  const k = split.sticky;
+  return {
+    targets: split.targets.map(({ upstream, weight }) => ({ upstream, weight })),
+    sticky: k === undefined
+      ? null
+      : k.header !== undefined
+      ? { header: k.header.toLowerCase() }
+      : k.cookie !== undefined
+      ? { cookie: k.cookie }
+      : k.claim !== undefined
+      ? { claim: k.claim }
+      : { clientIp: true },
+  };
+}
+
+function normalizeCanaryRule(
+  rule: NonNullable<ParsedRoute["canary"]>[number],
+): NormalizedCanaryRule {
+  const w = rule.when;
+  const when: CanaryWhen = w.header !== undefined
+    ? { header: Object.fromEntries(Object.entries(w.header).map(([k, v]) => [k.toLowerCase(), v])) }
+    : w.cookie !== undefined
+    ? { cookie: { ...w.cookie } }
+    : w.query !== undefined
+    ? { query: { ...w.query } }
+    : { claim: { ...w.claim } };
+  return { when, upstream: rule.upstream, color: rule.color ?? null };
 }
 
 /** The descriptor with options as its kind's schema parsed them (validated in step 2). */

@@ -1,4 +1,5 @@
 /** How the `fault` policy validates its options and injects delays and aborts. */
+import { recordRejection } from "../observe/tracing.ts";
 import { z } from "zod";
 import { parseDuration } from "../config/duration.ts";
 import { problem } from "../proxy/problem.ts";
@@ -111,6 +112,7 @@ export function createFaultMiddleware(
       const { requestId, match } = c.var.proxy;
       const detail = options.abort!.detail ??
         `route "${match.route.config.name}" injected this fault (a fault policy)`;
+      recordRejection("fault", "fault_injected", options.abort!.status);
       return problem(options.abort!.status, "fault-injected", detail, requestId, ABORT_HEADER);
     }
     await next();

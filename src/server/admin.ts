@@ -8,6 +8,7 @@ import type { GatewayMetrics } from "../observe/metrics.ts";
 import { parseIp } from "../proxy/cidr.ts";
 import { describeRoutes } from "../routing/describe.ts";
 import { describeUpstreams } from "../upstream/describe.ts";
+import { describeMirrors } from "../traffic/mirror_summary.ts";
 import type { ReloadOutcome } from "./reloader.ts";
 import type { Snapshot } from "./snapshot.ts";
 
@@ -77,6 +78,10 @@ export function createAdminApp(deps: AdminDeps): Hono {
   });
   app.get("/routes", (c) => c.json(describeRoutes(deps.current().table)));
   app.get("/upstreams", (c) => c.json(describeUpstreams(deps.current().upstreams.values())));
+  app.get("/mirror", (c) => {
+    const s = deps.current();
+    return c.json(describeMirrors(s.config.routes, s.mirrors));
+  });
   app.post("/reload", async (c) => {
     const peer = (c.env as { remoteAddr?: { hostname?: string } } | undefined)?.remoteAddr
       ?.hostname;

@@ -12,8 +12,12 @@ import { ConfigError } from "../config/config_error.ts";
 import { CustomModuleError, CustomModules } from "../policies/custom_modules.ts";
 import { LiveConnections } from "../proxy/live.ts";
 import { UpstreamReporter } from "../observe/upstream_reporter.ts";
+import { PolicyBuildError } from "./snapshot.ts";
 import { SharedState } from "../policies/shared_state.ts";
+import { telemetryEnabled, Tracing } from "../observe/tracing.ts";
+import { TrafficRegistry } from "../traffic/registry.ts";
 import { UpstreamRegistry } from "../upstream/registry.ts";
+import { MirrorRegistry } from "../traffic/mirror_registry.ts";
 import type { LoadStatus } from "./admin.ts";
 import { buildSnapshot, type Snapshot, type SnapshotServices } from "./snapshot.ts";
 
@@ -37,8 +41,13 @@ export interface ApplyResult {
 export class GatewayCore {
   readonly metrics: GatewayMetrics = new GatewayMetrics();
   readonly upstreams: UpstreamRegistry;
+  /** Mirroring counters, slots and recent mismatches by route, kept across reloads. */
+  readonly mirrors: MirrorRegistry;
   readonly live: LiveConnections = new LiveConnections();
   readonly shared: SharedState = new SharedState();
+  /** Split round-robin positions, carried across reloads that leave a split unchanged. */
+  readonly traffic: TrafficRegistry = new TrafficRegistry();
+  readonly tracing: Tracing = new Tracing(telemetryEnabled());
   #snapshot: Snapshot | undefined;
   #accessLog: AccessLog | undefined;
   #accessLogKey = "";
@@ -58,6 +67,8 @@ export class GatewayCore {
       () => this.upstreams.runtimes(),
     );
     this.upstreams = new UpstreamRegistry(reporter);
+    this.mirrors = new MirrorRegistry(this.metrics.registry, logger);
+    this.metrics.watchLive(this.live);
   }
 
   /** The snapshot being served. */
@@ -84,13 +95,12 @@ export class GatewayCore {
         `error   ${e.path}: ${e.message}`,
       );
     }
-    this.lastLoad = { at: new Date().toISOString(), result: "success" };
     // A custom policy module can change while the config does not: both decide "unchanged".
     const key = `${hash}|${custom.fingerprint}`;
     if (previous && this.#appliedKey === key) {
+      this.lastLoad = { at: new Date().toISOString(), result: "success" };
       return { changed: false, version: previous.version, diff };
     }
-    this.#appliedKey = key;
     // Loading took time: the gateway may have closed meanwhile, and must not grow again.
     if (this.#closed) throw new GatewayClosedError();
     const version = (previous?.version ?? 0) + 1;
@@ -102,7 +112,10 @@ export class GatewayCore {
       accessLog,
       env: this.env,
       shared: this.shared,
+      traffic: this.traffic,
       logger: this.logger,
+      mirrors: this.mirrors,
+      tracing: this.tracing,
       customModule: custom.lookup,
       onError: (error, requestId) =>
         this.logger.log("error", "request failed inside the gateway", {
@@ -110,7 +123,20 @@ export class GatewayCore {
           error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
         }),
     };
-    const next = buildSnapshot(config, { version, hash, source, loadedAt: new Date() }, services);
+    // A policy may refuse its options only now (a secret missing from the environment): that is
+    // a config error like any other, and nothing of the half-built snapshot is kept.
+    let next: Snapshot;
+    try {
+      next = buildSnapshot(config, { version, hash, source, loadedAt: new Date() }, services);
+    } catch (error) {
+      if (!(error instanceof PolicyBuildError)) throw error;
+      throw new ConfigError(
+        [{ path: error.path, message: error.message, severity: "error" }],
+        `error   ${error.path}: ${error.message}`,
+      );
+    }
+    this.#appliedKey = key;
+    this.lastLoad = { at: new Date().toISOString(), result: "success" };
     this.#snapshot = next; // the swap: one reference, taken by each request as it arrives
     this.metrics.setConfig(version, hash);
     this.metrics.reloads.labels("success").inc();
@@ -158,6 +184,7 @@ export class GatewayCore {
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
     this.live.closeAll(1001, "gateway shutting down");
+    await this.mirrors.close(); // before the pools they use
     this.upstreams.closeAll();
     await this.shared.close();
     await this.#accessLog?.close();
@@ -167,7 +194,7 @@ export class GatewayCore {
     const key = JSON.stringify(config.accessLog);
     if (this.#accessLog && key === this.#accessLogKey) return this.#accessLog;
     const previous = this.#accessLog;
-    this.#accessLog = await openAccessLog(config.accessLog.to);
+    this.#accessLog = await openAccessLog(config.accessLog.to, config.accessLog);
     this.#accessLogKey = key;
     if (previous) this.#later(config.reload.streamGraceMs, () => void previous.close());
     return this.#accessLog;

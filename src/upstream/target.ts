@@ -37,6 +37,9 @@ export class Target {
   /** When the target last came back (epoch ms), for decaying `ejectionLevel`. */
   recoveredAt = 0;
 
+  /** This target's upstream-duration series, found once (metrics are per gateway, as targets). */
+  durationSeries?: { observe(seconds: number): void };
+
   /** `host:port` as a client would write it in a Host header (parsed once, not per request). */
   readonly hostHeader: string;
 

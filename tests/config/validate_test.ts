@@ -97,7 +97,8 @@ Deno.test("a minimal config gets every documented default", () => {
       retryNonIdempotent: false,
     }],
     trust: { proxies: [] },
-    accessLog: { to: "off" },
+    accessLog: { to: "off", sample: 1 },
+    coloring: { headers: [] },
     limits: { maxBodyBytes: 10485760, drainTimeoutMs: 10000 },
     reload: { debounceMs: 100, streamGraceMs: 30000 },
   });
@@ -526,7 +527,7 @@ Deno.test("an access log file path is non-empty", () => {
   assertOneError(variant((c) => (c.accessLog = { to: { file: "" } })), "accessLog.to.file");
   assertOneError(variant((c) => (c.accessLog = { to: "stderr" })), "accessLog.to", '"stdout"');
   const config = valid(variant((c) => (c.accessLog = { to: { file: "/tmp/access.log" } })));
-  assert.deepEqual(config.accessLog, { to: { file: "/tmp/access.log" } });
+  assert.deepEqual(config.accessLog, { to: { file: "/tmp/access.log" }, sample: 1 });
 });
 
 Deno.test("a route that an earlier route covers is a warning; a narrower one is not", () => {
