@@ -4,6 +4,7 @@
  * gigabytes), and cancellation when the gateway closes. Failures come out as
  * {@link IdpFetchError} carrying a bounded metric label.
  */
+import { readBounded } from "../proxy/bytes.ts";
 
 /** How a fetch failed, as a metric label. */
 export type IdpFetchFailure = "error" | "timeout" | "invalid";
@@ -85,25 +86,9 @@ async function readCapped(res: Response, url: URL): Promise<string> {
     await res.body?.cancel();
     throw new IdpFetchError("invalid", `${url} sent ${declared} bytes, over the 1 MiB limit`);
   }
-  if (!res.body) return "";
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_IDP_BODY_BYTES) {
-      await reader.cancel();
-      throw new IdpFetchError("invalid", `${url} sent more than the 1 MiB limit`);
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.byteLength;
+  const bytes = await readBounded(res.body, MAX_IDP_BODY_BYTES);
+  if (bytes === undefined) {
+    throw new IdpFetchError("invalid", `${url} sent more than the 1 MiB limit`);
   }
   return new TextDecoder().decode(bytes);
 }

@@ -4,7 +4,7 @@
  * Traefik and nginx), and every way of not getting an answer ends as `unavailable`, which the
  * policy turns into a refusal: nothing here can let a request through by failing.
  */
-import { readBounded } from "./forward_auth_body.ts";
+import { readBounded } from "../proxy/bytes.ts";
 
 /** Longest denial body handed back to the client (a login page or a problem document). */
 export const MAX_DENIAL_BODY_BYTES = 64 * 1024;

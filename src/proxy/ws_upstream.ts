@@ -4,6 +4,7 @@
  * User-Agent and refuse close codes other than 1000 and 3000–4999; here the upgrade request is
  * the client's (minus hop-by-hop headers), like any other forwarded request.
  */
+import { concatBytes } from "./bytes.ts";
 import type { TargetAddress } from "../upstream/client.ts";
 
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -188,7 +189,7 @@ export class UpstreamWebSocket {
           return await this.#fail(1009, "message too big");
         }
         if (!fin) continue;
-        const whole = concat(this.#fragments, this.#fragmentBytes);
+        const whole = concatBytes(this.#fragments, this.#fragmentBytes);
         this.#fragments = [];
         if (this.#fragmentOpcode === 1) {
           const text = decodeText(whole);
@@ -251,7 +252,7 @@ export class UpstreamWebSocket {
         return false;
       }
       if (read === null) return false;
-      this.#buf = concat([this.#buf, chunk.subarray(0, read)], this.#buf.length + read);
+      this.#buf = concatBytes([this.#buf, chunk.subarray(0, read)], this.#buf.length + read);
     }
     return true;
   }
@@ -285,17 +286,6 @@ function decodeText(bytes: Uint8Array): string | undefined {
   }
 }
 
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
 async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   let done = 0;
   while (done < bytes.length) done += await conn.write(bytes.subarray(done));
@@ -325,6 +315,6 @@ async function readHead(
     const chunk = new Uint8Array(4096);
     const n = await conn.read(chunk);
     if (n === null) throw new WebSocketUpgradeError("upstream closed during the upgrade");
-    buf = concat([buf, chunk.subarray(0, n)], buf.length + n);
+    buf = concatBytes([buf, chunk.subarray(0, n)], buf.length + n);
   }
 }

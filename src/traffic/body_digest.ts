@@ -4,6 +4,7 @@
  * be ignored, a JSON body of at most {@link JSON_CAPTURE_LIMIT} bytes is also kept, so that it
  * can be parsed, stripped and hashed again at the end; anything else is hashed as it came.
  */
+import { concatBytes } from "../proxy/bytes.ts";
 import { createHash, type Hash } from "node:crypto";
 import { type JsonPaths, removeJsonFields } from "./json_fields.ts";
 
@@ -53,7 +54,7 @@ export class BodyDigest {
     if (this.#kept === null) return { sha256: raw, bytes, jsonStripped: false };
     let value: unknown;
     try {
-      value = JSON.parse(new TextDecoder().decode(concat(this.#kept, bytes)));
+      value = JSON.parse(new TextDecoder().decode(concatBytes(this.#kept, bytes)));
     } catch {
       return { sha256: raw, bytes, jsonStripped: false }; // says JSON, is not: compare as is
     } finally {
@@ -63,15 +64,4 @@ export class BodyDigest {
     const sha256 = createHash("sha256").update(text).digest("hex");
     return { sha256, bytes, jsonStripped: true };
   }
-}
-
-function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
 }
