@@ -4,18 +4,23 @@
  *
  * - `worker`: a file-backed gateway (`serveFile`) reloaded N times through `reloadFile()`, the
  *   file alternating between two valid showcase-like configs so that every reload really loads
- *   (a fresh Worker per load) and swaps a snapshot.
+ *   and swaps a snapshot. Loads run in Ferry's reused loader Worker (replaced every 50 loads;
+ *   src/config/loader_worker_pool.ts); the result says how many Workers were started.
+ * - `loader`: the config loading alone, `importInWorker` N times on the same file, without a
+ *   gateway: what loading itself keeps, apart from what building and swapping snapshots does.
  * - `naive`: the approach Ferry avoids, for comparison: `import(url + "?v=" + n)` in the main
  *   isolate, then `gateway.reload(module.default)`. Every import is a new module record that V8
  *   never frees.
  *
- * Run: `deno run -A bench/reload_memory.ts [--reloads 1000]` prints a table of RSS at 0, 50,
- * 100, 250, 500 and 1000 reloads (after a forced GC) for both. With `--child worker|naive` it
- * runs one measurement and prints JSON (the test in tests/reload/ uses that).
+ * Run: `deno run -A --v8-flags=--expose-gc bench/reload_memory.ts [--reloads 1000]` prints a
+ * table of RSS at 0, 50, 100, 250, 500 and 1000 reloads for both, each sample after a forced
+ * full GC (the children always get --expose-gc). With `--child worker|naive` it runs one
+ * measurement and prints JSON (tests/reload/memory_test.ts uses that).
  */
 import { join } from "node:path";
 import type { Logger } from "../src/observe/logger.ts";
 import { createGateway, serveFile } from "../src/server/gateway.ts";
+import { importInWorker, loaderWorkersStarted } from "../src/config/worker_import.ts";
 
 const MOD_URL = new URL("../mod.ts", import.meta.url).href;
 
@@ -26,12 +31,18 @@ export interface Sample {
   heapUsed: number;
 }
 
+/** What is measured: see the module comment. */
+export type Mode = "worker" | "loader" | "naive";
+const MODES: readonly Mode[] = ["worker", "loader", "naive"];
+
 /** What a child prints. */
 export interface Measurement {
-  mode: "worker" | "naive";
+  mode: Mode;
   reloads: number;
   ms: number;
   gcForced: boolean;
+  /** Config loader Workers started during the run (0 for `naive`). */
+  workersStarted: number;
   samples: Sample[];
 }
 
@@ -52,19 +63,36 @@ function showcaseConfig(variant: number): string {
 
 const silent: Logger = { log() {} };
 
+/** `gc` as `--v8-flags=--expose-gc` defines it, with the options V8 accepts. */
+type Gc = (options?: { type: "major"; execution: "sync"; flavor: "last-resort" }) => void;
+
 function sample(reloads: number): Sample {
-  // With --v8-flags=--expose-gc, collect first so the sample shows what is retained.
-  (globalThis as { gc?: () => void }).gc?.();
+  // With --v8-flags=--expose-gc, collect first so the sample shows what is retained. A plain
+  // `gc()` leaves the young generation at the size V8 grew it to under the reload loop's
+  // allocation rate (up to ~27 MB here, bounded, and given back when V8's memory reducer runs
+  // on an idle process); a "last-resort" collection shrinks it now, so RSS growth between
+  // samples is memory really kept, not heap headroom.
+  (globalThis as { gc?: Gc }).gc?.({ type: "major", execution: "sync", flavor: "last-resort" });
   const { rss, heapUsed } = Deno.memoryUsage();
   return { reloads, rss, heapUsed };
 }
 
 /** Runs one measurement in this process. */
-async function measure(mode: "worker" | "naive", reloads: number, at: Set<number>) {
+async function measure(mode: Mode, reloads: number, at: Set<number>) {
   const dir = await Deno.makeTempDir({ prefix: "ferry-reload-memory-" });
   const path = join(dir, "ferry.config.ts");
   const samples: Sample[] = [];
   const started = performance.now();
+  const workersBefore = loaderWorkersStarted();
+  // Each step saves the other variant, then loads it; a sample follows the steps `at` names.
+  const run = async (step: (n: number) => Promise<void>) => {
+    if (at.has(0)) samples.push(sample(0));
+    for (let n = 1; n <= reloads; n++) {
+      await Deno.writeTextFile(path, showcaseConfig(n % 2));
+      await step(n);
+      if (at.has(n)) samples.push(sample(n));
+    }
+  };
   try {
     await Deno.writeTextFile(path, showcaseConfig(0));
     if (mode === "worker") {
@@ -76,31 +104,30 @@ async function measure(mode: "worker" | "naive", reloads: number, at: Set<number
         watch: false,
       });
       try {
-        if (at.has(0)) samples.push(sample(0));
-        for (let n = 1; n <= reloads; n++) {
-          await Deno.writeTextFile(path, showcaseConfig(n % 2));
+        await run(async (n) => {
           const outcome = await gw.reloadFile!();
           if (outcome.result !== "success") {
             throw new Error(`reload ${n} did not load: ${JSON.stringify(outcome)}`);
           }
-          if (at.has(n)) samples.push(sample(n));
-        }
+        });
       } finally {
         await gw.close();
       }
+    } else if (mode === "loader") {
+      await run(async (n) => {
+        const outcome = await importInWorker(path);
+        if (!outcome.ok) throw new Error(`load ${n} failed: ${outcome.message}`);
+      });
     } else {
       const url = new URL(`file://${path}`).href;
       const first = await import(`${url}?v=0`);
       const gw = await createGateway(first.default, { logger: silent });
       try {
-        if (at.has(0)) samples.push(sample(0));
-        for (let n = 1; n <= reloads; n++) {
-          await Deno.writeTextFile(path, showcaseConfig(n % 2));
+        await run(async (n) => {
           const module = await import(`${url}?v=${n}`);
           const result = await gw.reload(module.default);
           if (!result.changed) throw new Error(`reload ${n} changed nothing`);
-          if (at.has(n)) samples.push(sample(n));
-        }
+        });
       } finally {
         await gw.close();
       }
@@ -108,13 +135,15 @@ async function measure(mode: "worker" | "naive", reloads: number, at: Set<number
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+  const ms = performance.now() - started;
   const gcForced = typeof (globalThis as { gc?: unknown }).gc === "function";
-  return { mode, reloads, ms: performance.now() - started, gcForced, samples } as Measurement;
+  const workersStarted = loaderWorkersStarted() - workersBefore;
+  return { mode, reloads, ms, gcForced, workersStarted, samples } as Measurement;
 }
 
 /** Runs one measurement in a child process and returns its JSON. */
 export async function measureInChild(
-  mode: "worker" | "naive",
+  mode: Mode,
   reloads: number,
   at: number[],
 ): Promise<Measurement> {
@@ -150,20 +179,47 @@ function flag(args: string[], name: string): string | undefined {
 
 const mb = (bytes: number) => (bytes / (1 << 20)).toFixed(1);
 
+/** 0, step, 2·step, … up to `last` (and `last` itself). */
+export function every(step: number, last: number): number[] {
+  const points = Array.from({ length: Math.floor(last / step) + 1 }, (_, i) => i * step);
+  return points.at(-1) === last ? points : [...points, last];
+}
+
+/**
+ * RSS growth from `from` to `to` reloads along the least-squares line through every sample in
+ * between. A leak shows as a slope; one sample can sit a few MB high or low (the allocator
+ * takes and returns memory in chunks), which a two-sample difference reports as growth.
+ */
+export function rssTrendGrowth(samples: Sample[], from: number, to: number): number {
+  const points = samples.filter((s) => s.reloads >= from && s.reloads <= to);
+  if (points.length < 2) return NaN;
+  const meanX = points.reduce((a, s) => a + s.reloads, 0) / points.length;
+  const meanY = points.reduce((a, s) => a + s.rss, 0) / points.length;
+  let covariance = 0;
+  let variance = 0;
+  for (const s of points) {
+    covariance += (s.reloads - meanX) * (s.rss - meanY);
+    variance += (s.reloads - meanX) ** 2;
+  }
+  return (covariance / variance) * (to - from);
+}
+
 if (import.meta.main) {
   const args = Deno.args;
   const reloads = Number(flag(args, "--reloads") ?? 1000);
   const child = flag(args, "--child");
-  if (child === "worker" || child === "naive") {
+  if (MODES.includes(child as Mode)) {
     const at = new Set((flag(args, "--at") ?? `0,${reloads}`).split(",").map(Number));
-    console.log(JSON.stringify(await measure(child, reloads, at)));
+    console.log(JSON.stringify(await measure(child as Mode, reloads, at)));
   } else {
     const at = [0, 50, 100, 250, 500, 1000].filter((n) => n <= reloads);
     if (!at.includes(reloads)) at.push(reloads);
     const results: Measurement[] = [];
-    for (const mode of ["worker", "naive"] as const) {
+    for (const mode of MODES) {
       console.error(`measuring ${mode}: ${reloads} reloads...`);
-      results.push(await measureInChild(mode, reloads, at));
+      results.push(
+        await measureInChild(mode, reloads, [...new Set([...at, ...every(50, reloads)])]),
+      );
     }
     console.log(`RSS (MB) after N reloads of a showcase-like config, GC forced before each sample`);
     console.log(["reloads".padStart(8), ...results.map((r) => r.mode.padStart(10))].join(" "));
@@ -175,12 +231,13 @@ if (import.meta.main) {
       const rss = (n: number) => r.samples.find((s) => s.reloads === n)!.rss;
       const heap = (n: number) => r.samples.find((s) => s.reloads === n)!.heapUsed;
       const warm = at.includes(50) ? 50 : 0;
+      const trend = (from: number) => mb(rssTrendGrowth(r.samples, from, reloads));
       console.log(
-        `${r.mode}: ${(r.ms / r.reloads).toFixed(0)} ms/reload; RSS growth ${warm}→${reloads}: ${
-          mb(rss(reloads) - rss(warm))
-        } MB (0→${reloads}: ${mb(rss(reloads) - rss(0))} MB); heapUsed ${mb(heap(warm))} → ${
-          mb(heap(reloads))
-        } MB`,
+        `${r.mode}: ${(r.ms / r.reloads).toFixed(0)} ms/reload, ${r.workersStarted} loader ` +
+          `Workers; RSS growth ${warm}→${reloads}: ${mb(rss(reloads) - rss(warm))} MB (trend ` +
+          `${trend(warm)} MB; trend from 250: ${trend(250)} MB; 0→${reloads}: ${
+            mb(rss(reloads) - rss(0))
+          } MB); heapUsed ${mb(heap(warm))} → ${mb(heap(reloads))} MB`,
       );
     }
   }

@@ -1,29 +1,33 @@
 /**
- * Runs inside a Worker: imports one config module and posts back its default export. A fresh
- * Worker per load sees every edit, nested imports included, and its whole module graph is
- * freed when it is terminated, so memory stays flat over thousands of reloads.
+ * Runs inside the config loader Worker (see `loader_worker.ts`): for each request, imports one
+ * config module and posts back its default export. The Worker is reused for many loads, so the
+ * entry is imported under a new query each time (a fresh module instance); its nested imports
+ * stay cached, and `loader_worker_pool.ts` retires the Worker when one of them changes.
  */
-import { importDefaultExport } from "./import_module.ts";
+import { parentPort } from "node:worker_threads";
+import { importDefaultExport, type ImportOutcome } from "./import_module.ts";
 
-/** The message the Worker answers with. */
-export type WorkerAnswer = { ok: true; value: unknown } | { ok: false; message: string };
+/** What the loader asks: the config's absolute path and the query that makes it fresh. */
+export interface LoadRequest {
+  path: string;
+  query: string;
+}
 
-declare const self: {
-  onmessage: ((e: MessageEvent<{ path: string }>) => void) | null;
-  postMessage(message: WorkerAnswer): void;
-};
+const port = parentPort;
+if (!port) throw new Error("config_worker.ts runs only as a node:worker_threads Worker");
 
-self.onmessage = async (e) => {
-  const outcome = await importDefaultExport(e.data.path);
+port.on("message", async (request: LoadRequest) => {
+  const outcome = await importDefaultExport(request.path, request.query);
   try {
-    self.postMessage(outcome);
+    port.postMessage(outcome);
   } catch (error) {
     // Functions, class instances with methods and the like cannot leave the Worker.
-    self.postMessage({
+    const answer: ImportOutcome = {
       ok: false,
       message: `the config must be plain data (objects, arrays, strings, numbers, booleans): ${
         error instanceof Error ? error.message : String(error)
       }`,
-    });
+    };
+    port.postMessage(answer);
   }
-};
+});

@@ -12,10 +12,15 @@ export type ImportOutcome = { ok: true; value: unknown } | { ok: false; message:
  * rather than throwing, so hot reload can run it inside a Worker and post the outcome back
  * (re-importing in the main isolate leaks and misses edits to nested imports).
  */
-export async function importDefaultExport(absolutePath: string): Promise<ImportOutcome> {
+export async function importDefaultExport(
+  absolutePath: string,
+  query = "",
+): Promise<ImportOutcome> {
   let module: Record<string, unknown>;
   try {
-    module = await import(pathToFileURL(absolutePath).href);
+    // A `query` (`?ferry-load=3`) makes a new module instance in an isolate that imported the
+    // file before; messages still name the plain path (`filePath` drops the query).
+    module = await import(pathToFileURL(absolutePath).href + query);
   } catch (e) {
     return { ok: false, message: describeImportError(e) };
   }

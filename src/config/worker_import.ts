@@ -1,27 +1,22 @@
 /**
- * Imports a config module in a throwaway Worker (see `config_worker.ts` for why). A module that
- * never finishes evaluating (a top-level await that hangs) is cut off after `timeoutMs`.
+ * Imports a config module in a loader Worker, not in the main isolate: re-importing there keeps
+ * every version and misses edits to nested imports. The Worker is reused across loads and
+ * replaced when that could show a stale module (`loader_worker_pool.ts`); an idle one never
+ * keeps the process alive. A module that never finishes evaluating (a top-level await that
+ * hangs) is cut off after `timeoutMs`, and its Worker is discarded.
  */
 import type { ImportOutcome } from "./import_module.ts";
+import { ConfigLoaderPool } from "./loader_worker_pool.ts";
 
-/** Imports `absolutePath` in a new Worker and terminates it afterwards. */
+/** Shared by every gateway in the process: one idle Worker at most, whoever loads. */
+const pool = new ConfigLoaderPool();
+
+/** Imports `absolutePath` in a loader Worker and takes its default export. */
 export function importInWorker(absolutePath: string, timeoutMs = 10_000): Promise<ImportOutcome> {
-  const worker = new Worker(new URL("./config_worker.ts", import.meta.url), { type: "module" });
-  const { promise, resolve } = Promise.withResolvers<ImportOutcome>();
-  const timer = setTimeout(
-    () => resolve({ ok: false, message: `the config module did not load within ${timeoutMs} ms` }),
-    timeoutMs,
-  );
-  worker.onmessage = (e: MessageEvent<ImportOutcome>) => resolve(e.data);
-  worker.onerror = (e: ErrorEvent) => {
-    e.preventDefault();
-    resolve({ ok: false, message: `the config module failed: ${e.message}` });
-  };
-  worker.onmessageerror = () =>
-    resolve({ ok: false, message: "the config module's default export could not be received" });
-  worker.postMessage({ path: absolutePath });
-  return promise.finally(() => {
-    clearTimeout(timer);
-    worker.terminate();
-  });
+  return pool.load(absolutePath, timeoutMs);
+}
+
+/** How many loader Workers this process has started (for the memory bench). */
+export function loaderWorkersStarted(): number {
+  return pool.workersStarted;
 }
