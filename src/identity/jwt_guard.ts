@@ -53,7 +53,8 @@ export function jwtGuard(settings: JwtGuardSettings, failures: AuthFailures): Po
 
   return async (c, next) => {
     const state = c.var.proxy;
-    const incoming = c.req.raw.headers;
+    // As earlier policies left them (one may have set or normalised the token).
+    const incoming = state.requestHeaders ?? c.req.raw.headers;
     const query = tokenFrom.query === undefined ? "" : queryOf(c.req.url);
     const found = findToken(incoming, query, tokenFrom);
     if (found === undefined) {
