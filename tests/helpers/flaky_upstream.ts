@@ -21,6 +21,8 @@ export interface SeenRequest {
   path: string;
   headers: Map<string, string>;
   body: Uint8Array;
+  /** performance.now() when the request head and body had arrived. */
+  at: number;
 }
 
 export class FlakyUpstream {
@@ -127,7 +129,7 @@ export class FlakyUpstream {
       const length = Number(headers.get("content-length") ?? 0);
       const body = await reader.exactly(length);
       if (body === null) return;
-      const req = { method, path, headers, body };
+      const req = { method, path, headers, body, at: performance.now() };
       this.seen.push(req);
       const behavior = this.behave(req);
       if (behavior.kind === "reset") return;
