@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # With/without comparisons for the closing notes, through ../shared/bench/peers.sh (gateway only,
-# pinned to core 0). Runs each pair interleaved ROUNDS times, because one run on a shared
-# machine says little; read the ratios, not the absolute numbers.
+# pinned to core 0). Runs the variants interleaved ROUNDS times, in rotating order, because one
+# run on a shared machine says little; read the median ratios, not the absolute numbers.
 #
 #   bench/variants.sh observe|jwt|mirror [ROUNDS]
 #
@@ -20,32 +20,60 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
-run() { # label, extra environment for the gateway, peers.sh options...
+run() { # label, extra environment for the gateway, peers.sh options... -> prints the gateway row
   local label=$1 env=$2; shift 2
-  echo "== $label"
-  GATEWAY_CMD="cd $PWD && $env $base" bash "$peers" --only gateway "$@"
+  echo "== $label" >&2
+  GATEWAY_CMD="cd $PWD && $env $base" bash "$peers" --only gateway "$@" | grep '^| gateway' | tee /dev/stderr
 }
+
+# compare ROUNDS "label|env" ... -- peers.sh options: each round runs every variant, in an order
+# rotated from round to round (ABBA for two), so a drift of the machine during a round does not
+# always hurt the same variant. Ends with each round's req/s and p99 ratios to the first variant,
+# and their medians.
+compare() {
+  local n=$1; shift
+  local variants=()
+  while [[ $1 != -- ]]; do variants+=("$1"); shift; done
+  shift
+  local k=${#variants[@]} r i j
+  declare -A rps p99
+  for ((r = 0; r < n; r++)); do
+    for ((j = 0; j < k; j++)); do
+      if ((k == 2 && r % 2 == 1)); then i=$((k - 1 - j)); else i=$(((j + r) % k)); fi
+      local row; row=$(run "${variants[i]%%|*}" "${variants[i]#*|}" "$@")
+      rps[$r,$i]=$(awk -F'|' '{gsub(/ /, "", $3); print $3}' <<<"$row")
+      p99[$r,$i]=$(awk -F'|' '{gsub(/ /, "", $5); print $5}' <<<"$row")
+    done
+  done
+  echo
+  for ((i = 1; i < k; i++)); do
+    echo "${variants[i]%%|*} vs ${variants[0]%%|*}:"
+    local rr=() pr=()
+    for ((r = 0; r < n; r++)); do
+      rr+=("$(awk -v a="${rps[$r,$i]}" -v b="${rps[$r,0]}" 'BEGIN { printf "%.2f", a / b }')")
+      pr+=("$(awk -v a="${p99[$r,$i]}" -v b="${p99[$r,0]}" 'BEGIN { printf "%.2f", a / b }')")
+      echo "  round $((r + 1)): req/s ${rps[$r,0]} -> ${rps[$r,$i]} (${rr[-1]}), p99 ms ${p99[$r,0]} -> ${p99[$r,$i]} (${pr[-1]})"
+    done
+    echo "  median ratio: req/s $(median "${rr[@]}"), p99 $(median "${pr[@]}")"
+  done
+}
+
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 
 case $what in
   observe)
     taskset -c 1 "$DENO" run --allow-net bench/otlp_sink.ts 4318 & pids+=($!)
-    for _ in $(seq "$rounds"); do
-      run "all off (metrics only)" "" --duration 10
-      run "metrics + tracing + access log" "OTEL_DENO=true OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 OTEL_TRACES_SAMPLER=always_on FERRY_ACCESS_LOG=/tmp/ferry-bench-access.log" --duration 10
-    done
+    compare "$rounds" "all off (metrics only)|" \
+      "metrics + tracing + access log|OTEL_DENO=true OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 OTEL_TRACES_SAMPLER=always_on FERRY_ACCESS_LOG=/tmp/ferry-bench-access.log" \
+      -- --duration 10
     echo "spans exports received: $(curl -s http://127.0.0.1:4318/)"
     rm -f /tmp/ferry-bench-access.log ;;
   jwt)
-    for _ in $(seq "$rounds"); do
-      run "header only" "FERRY_BENCH_AUTH=header" --duration 10
-      run "header + jwt (RS256)" "FERRY_BENCH_AUTH=jwt" --duration 10
-    done ;;
+    compare "$rounds" "header only|FERRY_BENCH_AUTH=header" "header + jwt (RS256)|FERRY_BENCH_AUTH=jwt" \
+      -- --duration 10 ;;
   mirror)
     taskset -c 1 "$DENO" run --allow-net bench/shadow.ts 28200 2000 & pids+=($!)
-    for _ in $(seq "$rounds"); do
-      run "mirroring off" "" --rate 2000 --duration 10
-      run "mirror to a 2 s shadow" "FERRY_BENCH_MIRROR=28200" --rate 2000 --duration 10
-      run "mirror to a down shadow" "FERRY_BENCH_MIRROR=28201" --rate 2000 --duration 10
-    done ;;
+    compare "$rounds" "mirroring off|" "mirror to a 2 s shadow|FERRY_BENCH_MIRROR=28200" \
+      "mirror to a down shadow|FERRY_BENCH_MIRROR=28201" -- --rate "${RATE:-2000}" --duration 10 ;;
   *) echo "unknown comparison $what" >&2; exit 2 ;;
 esac

@@ -22,7 +22,7 @@ export interface MalformedToken {
 
 // RFC 6750 §2.1: b64token. A JWT's three base64url parts always fit.
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
-const BEARER = /^bearer(?: +(.*))?$/i;
+const SCHEME = "bearer";
 
 /**
  * The request's token: the `Authorization` header first, then the cookie, then the query
@@ -36,10 +36,9 @@ export function findToken(
 ): FoundToken | MalformedToken | undefined {
   const authorization = headers.get("authorization");
   if (authorization !== null) {
-    const bearer = BEARER.exec(authorization.trim());
+    const token = bearerCredentials(authorization.trim());
     // Another scheme (Basic, …) is not a bearer token: answered like a missing one.
-    if (bearer) {
-      const token = bearer[1]?.trim() ?? "";
+    if (token !== undefined) {
       if (!B64TOKEN.test(token)) {
         return { malformed: "the Authorization header is not `Bearer <token>`" };
       }
@@ -55,6 +54,20 @@ export function findToken(
     if (token) return { token, from: "query" };
   }
   return undefined;
+}
+
+/**
+ * What follows `Bearer ` (scheme case-insensitive, RFC 9110 §11.1), trimmed; `undefined` for
+ * another scheme. Done by hand: a regular expression capturing a ~1 KB token cost more on every
+ * request than the rest of the lookup.
+ */
+function bearerCredentials(authorization: string): string | undefined {
+  if (authorization.length < SCHEME.length) return undefined;
+  if (authorization.slice(0, SCHEME.length).toLowerCase() !== SCHEME) return undefined;
+  if (authorization.length === SCHEME.length) return "";
+  return authorization[SCHEME.length] === " "
+    ? authorization.slice(SCHEME.length).trim()
+    : undefined;
 }
 
 /** The value of cookie `name` in a `Cookie` header. */

@@ -156,6 +156,11 @@ export class JwksCache {
     await this.#inflight;
   }
 
+  /** The cached keys while usable (fresh or within `maxStale`), without fetching. */
+  usableKeys(): KeySet | undefined {
+    return this.#usable();
+  }
+
   #usable(): KeySet | undefined {
     const loaded = this.#loaded;
     if (!loaded) return undefined;

@@ -24,7 +24,10 @@ export function claimAt(payload: JWTPayload, path: string): unknown {
  * Scopes the token grants: `scope` as a space-separated string (RFC 8693 §4.2, RFC 9068), and
  * `scp` as a list or string (Azure AD, Okta).
  */
-export function grantedScopes(payload: JWTPayload): Set<string> {
+export function grantedScopes(payload: JWTPayload): ReadonlySet<string> {
+  // A remembered token's payload is frozen and comes back on every request: parse it once.
+  const known = scopesOfFrozen.get(payload);
+  if (known) return known;
   const granted = new Set<string>();
   const add = (value: unknown) => {
     if (typeof value === "string") {
@@ -35,8 +38,11 @@ export function grantedScopes(payload: JWTPayload): Set<string> {
   };
   add(payload.scope);
   add(payload.scp);
+  if (Object.isFrozen(payload)) scopesOfFrozen.set(payload, granted);
   return granted;
 }
+
+const scopesOfFrozen = new WeakMap<JWTPayload, ReadonlySet<string>>();
 
 // Printable ASCII and space: what any upstream parses the same way.
 const PLAIN_HEADER_VALUE = /^[\x20-\x7e]*$/;

@@ -10,7 +10,13 @@ import { editableRequestHeaders, type ProxyState } from "../proxy/state.ts";
 import { type AuthFailures, refuse } from "./auth_failure.ts";
 import { findToken, type TokenSources, withoutCookie, withoutQueryParam } from "./bearer_token.ts";
 import { claimAt, claimHeaderValue, grantedScopes } from "./jwt_claims.ts";
-import { type JwtChecks, JwtRejected, type KeySource, verifyJwt } from "./jwt_verifier.ts";
+import {
+  type JwtChecks,
+  JwtRejected,
+  type KeySource,
+  rememberedPayload,
+  verifyJwt,
+} from "./jwt_verifier.ts";
 import type { VerifiedTokens } from "./verified_tokens.ts";
 
 export interface JwtGuardSettings {
@@ -52,7 +58,7 @@ export function jwtGuard(settings: JwtGuardSettings, failures: AuthFailures): Po
     });
 
   return async (c, next) => {
-    const state = c.var.proxy;
+    const state = c.get("proxy");
     // As earlier policies left them (one may have set or normalised the token).
     const incoming = state.requestHeaders ?? c.req.raw.headers;
     const query = tokenFrom.query === undefined ? "" : queryOf(c.req.url);
@@ -68,12 +74,14 @@ export function jwtGuard(settings: JwtGuardSettings, failures: AuthFailures): Po
     }
     if ("malformed" in found) return invalid(state, "malformed", found.malformed);
 
-    let payload;
-    try {
-      payload = await verifyJwt(found.token, keys, checks, verified);
-    } catch (e) {
-      if (e instanceof JwtRejected) return invalid(state, e.reason, e.detail);
-      throw e;
+    let payload = verified && rememberedPayload(found.token, keys, checks, verified);
+    if (!payload) {
+      try {
+        payload = await verifyJwt(found.token, keys, checks, verified);
+      } catch (e) {
+        if (e instanceof JwtRejected) return invalid(state, e.reason, e.detail);
+        throw e;
+      }
     }
     for (const claim of requiredClaims) {
       const value = claimAt(payload, claim);

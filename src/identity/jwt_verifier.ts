@@ -44,6 +44,8 @@ export interface KeySource {
   keys(): Promise<KeySet>;
   /** Newer keys than `seen` after a token named an unknown key, if there are any. */
   keysAfterUnknownKid(seen: KeySet): Promise<KeySet | undefined>;
+  /** The keys in use right now when they need no fetch, else `undefined`; never waits. */
+  usableKeys(): KeySet | undefined;
 }
 
 /** Static keys from the config: nothing to refresh. */
@@ -51,6 +53,7 @@ export function staticKeys(keys: KeySet): KeySource {
   return {
     keys: () => Promise.resolve(keys),
     keysAfterUnknownKid: () => Promise.resolve(undefined),
+    usableKeys: () => keys,
   };
 }
 
@@ -59,6 +62,22 @@ export interface JwtChecks {
   audiences: readonly string[];
   algorithms: readonly string[];
   clockToleranceSeconds: number;
+}
+
+/**
+ * The payload of a token `memo` already verified against the keys in use now, without waiting
+ * for anything: `undefined` when it is not remembered, has expired, or the keys need a fetch.
+ * The common case (a client sending the same token again) then costs no promise at all.
+ */
+export function rememberedPayload(
+  token: string,
+  source: KeySource,
+  checks: JwtChecks,
+  memo: VerifiedTokens,
+): JWTPayload | undefined {
+  const current = source.usableKeys();
+  if (current === undefined) return undefined;
+  return memo.get(token, current, Math.floor(Date.now() / 1000), checks.clockToleranceSeconds);
 }
 
 /**
@@ -78,11 +97,13 @@ export async function verifyJwt(
     if (e instanceof JwksUnavailableError) throw new JwtRejected("jwks_unavailable", e.message);
     throw e;
   }
-  if (memo) {
-    const now = Math.floor(Date.now() / 1000);
-    const known = memo.get(token, current, now, checks.clockToleranceSeconds);
-    if (known) return known;
-  }
+  const known = memo?.get(
+    token,
+    current,
+    Math.floor(Date.now() / 1000),
+    checks.clockToleranceSeconds,
+  );
+  if (known) return known;
   // Before any key is looked up: `none` and HS/RS confusion never reach a key.
   let alg: unknown;
   try {

@@ -25,13 +25,19 @@ interface Entry {
   payload: JWTPayload;
   keys: KeySet;
   exp: number;
+  /** Used since it was (re)inserted: spared once by eviction (second chance). */
+  used: boolean;
 }
 
 /** Default bound: at ~1–2 KiB per entry (token and claims), at most 10–20 MiB. */
 export const DEFAULT_VERIFIED_TOKENS = 10_000;
 
+/**
+ * Eviction is CLOCK (second chance), an approximation of LRU: a hit only sets a flag, where a
+ * true LRU would delete and re-insert the entry, rehashing a ~1 KB token on every request.
+ */
 export class VerifiedTokens {
-  /** Map iteration is insertion order: the first entry is the least recently used. */
+  /** Map iteration is insertion order: the oldest entries come first. */
   readonly #entries = new Map<string, Entry>();
 
   constructor(readonly maxEntries: number = DEFAULT_VERIFIED_TOKENS) {}
@@ -45,20 +51,29 @@ export class VerifiedTokens {
   ): JWTPayload | undefined {
     const entry = this.#entries.get(token);
     if (!entry) return undefined;
-    this.#entries.delete(token);
-    if (entry.keys !== keys || entry.exp <= nowSeconds - toleranceSeconds) return undefined;
-    this.#entries.set(token, entry); // most recently used again
+    if (entry.keys !== keys || entry.exp <= nowSeconds - toleranceSeconds) {
+      this.#entries.delete(token);
+      return undefined;
+    }
+    entry.used = true;
     return entry.payload;
   }
 
   /** Remembers a token that just passed full verification against `keys`. */
   remember(token: string, payload: JWTPayload, keys: KeySet): void {
     if (this.maxEntries <= 0 || typeof payload.exp !== "number") return;
-    this.#entries.delete(token);
-    while (this.#entries.size >= this.maxEntries) {
-      this.#entries.delete(this.#entries.keys().next().value!);
+    const entries = this.#entries;
+    entries.delete(token);
+    // Ends: every entry spared once has its flag cleared, so it goes on the next pass.
+    while (entries.size >= this.maxEntries) {
+      const [oldest, entry] = entries.entries().next().value!;
+      entries.delete(oldest);
+      if (entry.used) {
+        entry.used = false;
+        entries.set(oldest, entry);
+      }
     }
-    this.#entries.set(token, { payload: Object.freeze(payload), keys, exp: payload.exp });
+    entries.set(token, { payload: Object.freeze(payload), keys, exp: payload.exp, used: false });
   }
 
   get size(): number {

@@ -144,7 +144,7 @@ export const apiKeyPolicy: PolicyDefinition<"apiKey", ApiKeyPolicyOptions> = {
     const where = [header && `the "${header}" header`, query && `the "${query}" query parameter`]
       .filter(Boolean).join(" or ");
     return async (c, next) => {
-      const state = c.var.proxy;
+      const state = c.get("proxy");
       const presented = presentedKey(c.req.raw, header, query);
       if ("missing" in presented) {
         return refuse(failures, KIND, state, {

@@ -187,7 +187,7 @@ export const basicAuthPolicy: PolicyDefinition<"basicAuth", BasicAuthPolicyOptio
     };
 
     return async (c, next) => {
-      const state = c.var.proxy;
+      const state = c.get("proxy");
       const credentials = parseBasicCredentials(c.req.raw.headers.get("authorization"));
       if ("missing" in credentials) {
         return refuse(failures, KIND, state, {

@@ -109,7 +109,7 @@ export function createFaultMiddleware(
     const abort = aborts?.next() ?? false;
     if (delay) await sleep(delayMs);
     if (abort) {
-      const { requestId, match } = c.var.proxy;
+      const { requestId, match } = c.get("proxy");
       const detail = options.abort!.detail ??
         `route "${match.route.config.name}" injected this fault (a fault policy)`;
       recordRejection("fault", "fault_injected", options.abort!.status);

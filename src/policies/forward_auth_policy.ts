@@ -132,7 +132,7 @@ export function createForwardAuthMiddleware(
   let unavailable = false;
 
   return async (c, next) => {
-    const state = c.var.proxy;
+    const state = c.get("proxy");
     const verdict = await callAuthService({
       url: settings.url,
       method: settings.method,

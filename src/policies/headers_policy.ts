@@ -28,7 +28,7 @@ export const headersPolicy: PolicyDefinition<"headers", HeadersOptions> = {
   schema: z.strictObject({ request: rules.optional(), response: rules.optional() }),
   create: (options) => async (c, next) => {
     if (options.request) {
-      apply(editableRequestHeaders(c.var.proxy, c.req.raw.headers), options.request);
+      apply(editableRequestHeaders(c.get("proxy"), c.req.raw.headers), options.request);
     }
     await next();
     if (options.response) apply(c.res.headers, options.response);

@@ -54,7 +54,7 @@ export const ipFilterPolicy: PolicyDefinition<"ipFilter", IpFilterPolicyOptions>
     const deny = new CidrSet(options.deny ?? []);
     const failures = authFailures(env);
     return async (c, next) => {
-      const state = c.var.proxy;
+      const state = c.get("proxy");
       if (!ipPasses(state.clientIp, allow, deny)) {
         // 403 without a challenge: no credential would change the answer.
         return refuse(failures, KIND, state, {

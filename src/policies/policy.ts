@@ -29,7 +29,10 @@ export interface PolicyEnv {
   logger: Logger;
 }
 
-/** A policy middleware: Hono's shape, with Ferry's per-request state in `c.var.proxy`. */
+/**
+ * A policy middleware: Hono's shape, with Ferry's per-request state in `c.var.proxy`. Built-in
+ * policies read it with `c.get("proxy")`: Hono's `c.var` builds a new object on every access.
+ */
 export type PolicyMiddleware = MiddlewareHandler<GatewayEnv>;
 
 /** How one policy kind is validated and built. */

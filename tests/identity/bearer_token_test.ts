@@ -21,7 +21,9 @@ Deno.test("bearer token: Authorization first, then cookie, then query", () => {
 });
 
 Deno.test("bearer token: other schemes are absent tokens, broken Bearer headers malformed", () => {
-  assert.equal(findToken(new Headers({ authorization: "Basic dTpw" }), "", {}), undefined);
+  for (const other of ["Basic dTpw", "Bearerx.y.z", "Bear", "Bearer\ta.b.c"]) {
+    assert.equal(findToken(new Headers({ authorization: other }), "", {}), undefined, other);
+  }
   assert.deepEqual(findToken(new Headers({ authorization: "bearer   a.b.c " }), "", {}), {
     token: "a.b.c",
     from: "header",

@@ -117,9 +117,11 @@ Deno.test("jwks cache: stale keys are served up to maxStale, then refused", asyn
 
     clock.now = 90_000; // past the refresh time, within maxStale
     assert.equal(await cache.keys(), a);
+    assert.equal(cache.usableKeys(), a, "and are at hand without waiting");
     assert.equal(server.requests.length, 1, "usable keys never wait for the provider");
 
     clock.now = 2 * MINUTE + 1; // past refresh + maxStale
+    assert.equal(cache.usableKeys(), undefined, "past maxStale: nothing to use without a fetch");
     await assert.rejects(() => cache.keys(), (e: Error) => {
       assert.ok(e instanceof JwksUnavailableError);
       assert.match(
@@ -145,6 +147,7 @@ Deno.test("jwks cache: stale keys are served up to maxStale, then refused", asyn
 Deno.test("jwks cache: with no keys ever fetched, requests fail fast without a storm", async () => {
   await withCache({ unknownKidCooldownMs: 10_000 }, async ({ server, cache, clock }) => {
     server.status = 500;
+    assert.equal(cache.usableKeys(), undefined);
     await assert.rejects(() => cache.keys(), /signing keys could not be fetched/);
     assert.equal(server.requests.length, 1, "the start-up fetch");
     // The next request may trigger one fetch; then none until the cooldown has passed.

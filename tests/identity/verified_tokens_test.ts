@@ -2,7 +2,12 @@
 import assert from "node:assert/strict";
 import { exportJWK, generateKeyPair, type JWTVerifyGetKey, SignJWT } from "jose";
 import { type KeySet, keySetFrom } from "../../src/identity/jwks_key_set.ts";
-import { staticKeys, verifyJwt } from "../../src/identity/jwt_verifier.ts";
+import {
+  type KeySource,
+  rememberedPayload,
+  staticKeys,
+  verifyJwt,
+} from "../../src/identity/jwt_verifier.ts";
 import { VerifiedTokens } from "../../src/identity/verified_tokens.ts";
 
 const CHECKS = {
@@ -70,4 +75,20 @@ Deno.test("verified tokens: other keys, expiry and the size bound all forget", a
   assert.ok(memo.get("c", keys, 0, 0) && memo.get("e", keys, 0, 0), "d was evicted");
   memo.remember("f", { sub: "no-exp" }, keys);
   assert.equal(memo.get("f", keys, 0, 0), undefined, "tokens without exp are never kept");
+});
+
+Deno.test("verified tokens: the synchronous lookup answers only for keys at hand", async () => {
+  const { keys, sign } = await fixture();
+  const memo = new VerifiedTokens();
+  const token = await sign("u1");
+  const source = staticKeys(keys);
+  assert.equal(rememberedPayload(token, source, CHECKS, memo), undefined, "not verified yet");
+  await verifyJwt(token, source, CHECKS, memo);
+  assert.equal(rememberedPayload(token, source, CHECKS, memo)?.sub, "u1");
+  // Keys that would need a fetch first (none cached, or past maxStale): no answer without it.
+  const fetching: KeySource = { ...source, usableKeys: () => undefined };
+  assert.equal(rememberedPayload(token, fetching, CHECKS, memo), undefined);
+  // Rotated keys: the token was checked against the old set, so it is checked again.
+  const rotated: KeySource = { ...source, usableKeys: () => ({ ...keys }) };
+  assert.equal(rememberedPayload(token, rotated, CHECKS, memo), undefined);
 });
