@@ -8,7 +8,8 @@
 # observe: metrics (always on) alone vs metrics + tracing (OTEL_DENO, ratio 1.0, exported to
 #          bench/otlp_sink.ts) + access log to a file.
 # jwt:     a bearer token set by a `headers` policy, without and with `jwt` verifying it.
-# mirror:  fixed offered load (--rate), mirroring off vs to a 2 s shadow vs to a down shadow.
+# mirror:  fixed offered load (RATE, default 2000 req/s, for DURATION s, default 10): mirroring
+#          off, off again (an A/A control for the p99 noise), to a 2 s shadow, to a down shadow.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 peers=${PEERS:-../shared/bench/peers.sh}
@@ -73,7 +74,10 @@ case $what in
       -- --duration 10 ;;
   mirror)
     taskset -c 1 "$DENO" run --allow-net bench/shadow.ts 28200 2000 & pids+=($!)
-    compare "$rounds" "mirroring off|" "mirror to a 2 s shadow|FERRY_BENCH_MIRROR=28200" \
-      "mirror to a down shadow|FERRY_BENCH_MIRROR=28201" -- --rate "${RATE:-2000}" --duration 10 ;;
+    # "mirroring off again" is an A/A control: how far p99 moves between two identical runs.
+    compare "$rounds" "mirroring off|" "mirroring off again|" \
+      "mirror to a 2 s shadow|FERRY_BENCH_MIRROR=28200" \
+      "mirror to a down shadow|FERRY_BENCH_MIRROR=28201" \
+      -- --rate "${RATE:-2000}" --duration "${DURATION:-10}" ;;
   *) echo "unknown comparison $what" >&2; exit 2 ;;
 esac
