@@ -34,6 +34,14 @@ export function hopByHopFilter(connection: string | null | undefined): (name: st
   return (name) => HOP_BY_HOP.has(name) || extra.has(name);
 }
 
+/**
+ * `HOP_BY_HOP.has(name)`, with the length checked first: names come fresh off the wire, so a set
+ * lookup hashes every one, while no common end-to-end header (date, server, content-type, …)
+ * has the length of a hop-by-hop one.
+ */
 function isHopByHop(name: string): boolean {
-  return HOP_BY_HOP.has(name);
+  return HOP_BY_HOP_LENGTHS[name.length] === 1 && HOP_BY_HOP.has(name);
 }
+
+const HOP_BY_HOP_LENGTHS = new Uint8Array(32);
+for (const name of HOP_BY_HOP) HOP_BY_HOP_LENGTHS[name.length] = 1;
