@@ -20,5 +20,5 @@ EXPOSE 8080 9901
 ENV FERRY_CONFIG=/app/routes.config.ts
 # Narrow permissions: network, read only the app and the mounted config, named env vars only.
 ENTRYPOINT ["deno", "run", "--cached-only", "--frozen", "--allow-net", "--allow-read=/app,/config", \
-  "--allow-env=FERRY_CONFIG,FERRY_LOG,OTEL_DENO", "mod.ts"]
+  "--allow-env=FERRY_CONFIG,FERRY_LOG,OTEL_*", "mod.ts"]
 CMD ["start"]

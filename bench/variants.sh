@@ -5,8 +5,9 @@
 #
 #   bench/variants.sh observe|jwt|mirror [ROUNDS]
 #
-# observe: metrics (always on) alone vs metrics + tracing (OTEL_DENO, ratio 1.0, exported to
-#          bench/otlp_sink.ts) + access log to a file.
+# observe: metrics (always on) alone vs metrics + tracing (ratio 1.0, exported to
+#          bench/otlp_sink.ts, through Ferry's own exporter, then through Deno's) + access log
+#          to a file. After each run, the spans the sink received.
 # jwt:     a bearer token set by a `headers` policy, without and with `jwt` verifying it.
 # mirror:  fixed offered load (RATE, default 2000 req/s, for DURATION s, default 10): mirroring
 #          off, off again (an A/A control for the p99 noise), to a 2 s shadow, to a down shadow.
@@ -42,6 +43,7 @@ compare() {
     for ((j = 0; j < k; j++)); do
       if ((k == 2 && r % 2 == 1)); then i=$((k - 1 - j)); else i=$(((j + r) % k)); fi
       local row; row=$(run "${variants[i]%%|*}" "${variants[i]#*|}" "$@")
+      if [[ -n ${AFTER_RUN:-} ]]; then eval "$AFTER_RUN" >&2; fi
       rps[$r,$i]=$(awk -F'|' '{gsub(/ /, "", $3); print $3}' <<<"$row")
       p99[$r,$i]=$(awk -F'|' '{gsub(/ /, "", $5); print $5}' <<<"$row")
     done
@@ -64,10 +66,14 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 
 case $what in
   observe)
     taskset -c 1 "$DENO" run --allow-net bench/otlp_sink.ts 4318 & pids+=($!)
-    compare "$rounds" "all off (metrics only)|" \
-      "metrics + tracing + access log|OTEL_DENO=true OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 OTEL_TRACES_SAMPLER=always_on FERRY_ACCESS_LOG=/tmp/ferry-bench-access.log" \
+    otlp="OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 OTEL_EXPORTER_OTLP_PROTOCOL=http/json OTEL_TRACES_SAMPLER=always_on"
+    log="FERRY_ACCESS_LOG=/tmp/ferry-bench-access.log"
+    # After each run: what the sink received (DELETE resets it), then the log is emptied.
+    AFTER_RUN='echo "   sink: $(curl -s -X DELETE http://127.0.0.1:4318/)"; rm -f /tmp/ferry-bench-access.log' \
+      compare "$rounds" "all off (metrics only)|" \
+      "metrics + tracing (Ferry's exporter) + access log|$otlp $log" \
+      "metrics + tracing (Deno's exporter, OTEL_DENO) + access log|OTEL_DENO=true $otlp $log" \
       -- --duration 10
-    echo "spans exports received: $(curl -s http://127.0.0.1:4318/)"
     rm -f /tmp/ferry-bench-access.log ;;
   jwt)
     compare "$rounds" "header only|FERRY_BENCH_AUTH=header" "header + jwt (RS256)|FERRY_BENCH_AUTH=jwt" \

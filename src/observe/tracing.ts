@@ -1,15 +1,17 @@
 /**
- * Tracing through `@opentelemetry/api`. The sink is Deno's built-in OTLP exporter
- * (`OTEL_DENO=true` and the standard `OTEL_*` variables, sampling included); without it the API
- * is a no-op, and Ferry skips every tracing step so untraced traffic pays nothing. Incoming
+ * Tracing through `@opentelemetry/api`. The sink is either Ferry's own OTLP/HTTP JSON pipeline
+ * (`src/observe/otlp/`, on when an `OTEL_EXPORTER_OTLP_*ENDPOINT` is set) or Deno's built-in
+ * exporter (`OTEL_DENO=true`); see `tracing_setup.ts`. Without either the API is a no-op, and
+ * Ferry skips every tracing step so untraced traffic pays nothing. Incoming
  * `traceparent`/`tracestate` are then forwarded unchanged like any end-to-end header.
  *
  * Under `OTEL_DENO`, `Deno.serve` already opens a server span per request, continuing an
  * incoming `traceparent`; Ferry names it `METHOD route` and adds its attributes instead of
- * opening a second one. Where no server span exists (in-process `gateway.fetch`), Ferry opens
+ * opening a second one. Otherwise (Ferry's pipeline, or in-process `gateway.fetch`) Ferry opens
  * its own. Each upstream attempt gets a client span whose context is injected into the upstream
  * request, so retries show up as siblings.
  */
+import { splitUrl } from "../routing/request_view.ts";
 import {
   type Attributes,
   type Context,
@@ -27,21 +29,24 @@ const headerGetter = {
   get: (carrier: Headers, key: string) => carrier.get(key) ?? undefined,
 };
 
-/** Whether Deno exports telemetry (`OTEL_DENO=true`); false when the variable cannot be read. */
-export function telemetryEnabled(): boolean {
-  try {
-    return Deno.env.get("OTEL_DENO") === "true";
-  } catch {
-    return false; // no --allow-env for it: tracing stays off
-  }
+/** What a trace pipeline Ferry installed itself offers the gateway (see `tracing_setup.ts`). */
+export interface TracePipeline {
+  /** Exports every span ended so far; resolves when done. */
+  forceFlush(): Promise<void>;
 }
 
 /** The gateway's tracing, on or off for its whole life. */
 export class Tracing {
   readonly #tracer: Tracer;
 
-  constructor(readonly enabled: boolean) {
+  /** `pipeline` is Ferry's own exporter when it is the sink (not Deno's). */
+  constructor(readonly enabled: boolean, readonly pipeline?: TracePipeline) {
     this.#tracer = trace.getTracer("ferry");
+  }
+
+  /** Exports what Ferry's own pipeline holds (Deno's exporter flushes itself at exit). */
+  flush(): Promise<void> {
+    return this.pipeline?.forceFlush() ?? Promise.resolve();
   }
 
   /**
@@ -55,7 +60,17 @@ export class Tracing {
     const active = trace.getActiveSpan();
     if (active) return handle(active);
     const parent = propagation.extract(context.active(), req.headers, headerGetter);
-    const span = this.#tracer.startSpan(req.method, { kind: SpanKind.SERVER }, parent);
+    const url = splitUrl(req.url);
+    const span = this.#tracer.startSpan(req.method, {
+      kind: SpanKind.SERVER,
+      // What Deno's own server span records, minus the query (it may carry credentials).
+      attributes: {
+        "http.request.method": req.method,
+        "url.scheme": req.url.startsWith("https:") ? "https" : "http",
+        "url.path": url.path,
+        "server.address": url.host,
+      },
+    }, parent);
     try {
       return await context.with(trace.setSpan(parent, span), () => handle(span));
     } finally {

@@ -48,6 +48,7 @@ export function createProxyHandler(
     const requestId = requestIdFrom(req.headers.get("x-request-id"));
     const peer = (info as ConnInfo | undefined)?.remoteAddr?.hostname ?? "127.0.0.1";
     let routeName = NO_ROUTE;
+    let path: string | undefined;
     let state: ProxyState | undefined;
     let res: Response;
     metrics.inflight.inc();
@@ -65,6 +66,7 @@ export function createProxyHandler(
         );
       } else {
         const url = splitUrl(req.url);
+        path = url.path;
         const input = new RequestView(req.method, url, req.headers);
         const match = table.match(input);
         if (!match) {
@@ -98,12 +100,12 @@ export function createProxyHandler(
     if (span) describeSpan(span, req, res.status, routeName, requestId, state, colorHeaders);
     if (accessLog.enabled && accessLog.sampled()) {
       accessLog.write({
-        time: new Date().toISOString(),
+        time: isoNow(),
         requestId,
         traceId: span?.spanContext().traceId,
         route: routeName,
         method: req.method,
-        path: splitUrl(req.url).path,
+        path: path ?? splitUrl(req.url).path,
         status: res.status,
         durationMs: round(ms),
         upstreamMs: state?.upstreamMs === undefined ? undefined : round(state.upstreamMs),
@@ -123,6 +125,18 @@ export function createProxyHandler(
 }
 
 const round = (ms: number) => Math.round(ms * 1000) / 1000;
+
+let isoMs = 0;
+let isoText = "";
+/** The time as ISO 8601, formatted once per millisecond however many requests end in it. */
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== isoMs) {
+    isoMs = ms;
+    isoText = new Date(ms).toISOString();
+  }
+  return isoText;
+}
 
 /** The request's declared body length, or -1. */
 function contentLength(headers: Headers): number {

@@ -14,7 +14,8 @@ import { LiveConnections } from "../proxy/live.ts";
 import { UpstreamReporter } from "../observe/upstream_reporter.ts";
 import { PolicyBuildError } from "./snapshot.ts";
 import { SharedState } from "../policies/shared_state.ts";
-import { telemetryEnabled, Tracing } from "../observe/tracing.ts";
+import type { Tracing } from "../observe/tracing.ts";
+import { tracingFromEnvironment } from "../observe/tracing_setup.ts";
 import { TrafficRegistry } from "../traffic/registry.ts";
 import { UpstreamRegistry } from "../upstream/registry.ts";
 import { MirrorRegistry } from "../traffic/mirror_registry.ts";
@@ -47,7 +48,7 @@ export class GatewayCore {
   readonly shared: SharedState = new SharedState();
   /** Split round-robin positions, carried across reloads that leave a split unchanged. */
   readonly traffic: TrafficRegistry = new TrafficRegistry();
-  readonly tracing: Tracing = new Tracing(telemetryEnabled());
+  readonly tracing: Tracing;
   #snapshot: Snapshot | undefined;
   #accessLog: AccessLog | undefined;
   #accessLogKey = "";
@@ -67,6 +68,7 @@ export class GatewayCore {
       () => this.upstreams.runtimes(),
     );
     this.upstreams = new UpstreamRegistry(reporter);
+    this.tracing = tracingFromEnvironment(env, logger);
     this.mirrors = new MirrorRegistry(this.metrics.registry, logger);
     this.metrics.watchLive(this.live);
   }
@@ -188,6 +190,7 @@ export class GatewayCore {
     this.upstreams.closeAll();
     await this.shared.close();
     await this.#accessLog?.close();
+    await this.tracing.flush();
   }
 
   async #accessLogFor(config: NormalizedConfig): Promise<AccessLog> {

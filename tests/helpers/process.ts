@@ -18,7 +18,7 @@ export const MOD_TS: string = join(REPO_ROOT, "mod.ts");
 export const SERVE_FLAGS: readonly string[] = [
   "--allow-net",
   "--allow-read",
-  "--allow-env=FERRY_CONFIG,FERRY_LOG,OTEL_DENO",
+  "--allow-env=FERRY_CONFIG,FERRY_LOG,OTEL_*",
 ];
 
 /** How a child process ended. `killed` is true when the test had to kill it. */

@@ -1,15 +1,17 @@
 /**
- * Tracing end to end: Ferry runs as a real process with Deno's built-in OpenTelemetry
- * (`OTEL_DENO=true`, which only a fresh process picks up) exporting OTLP/HTTP JSON to a receiver
- * in this test, in front of real upstreams that record what they were sent.
+ * Tracing end to end: Ferry runs as a real process exporting OTLP/HTTP JSON to a receiver in this
+ * test, in front of real upstreams that record what they were sent. Every test runs twice, once
+ * per sink: Deno's built-in OpenTelemetry (`OTEL_DENO=true`, which only a fresh process picks
+ * up) and Ferry's own pipeline (an OTLP endpoint without `OTEL_DENO`). Both must produce the
+ * same spans and propagate the same way.
  *
- * Spans are read after SIGTERM: Deno exports what is batched when the process exits, so once
- * the process has ended every span it will ever send has been sent. That makes "no span was
+ * Spans are read after SIGTERM: both sinks export what is batched when the process exits, so
+ * once the process has ended every span it will ever send has been sent. That makes "no span was
  * exported" a sound assertion, and no test waits on the batch timer (`OTEL_BSP_SCHEDULE_DELAY`
  * is set low all the same, so spans also arrive while it runs).
  *
- * The last test needs no process: without `OTEL_DENO` (this test process has none) Ferry does
- * no tracing at all, and trace headers pass through like any other header.
+ * The last test needs no process: without a sink (this test process sets none) Ferry does no
+ * tracing at all, and trace headers pass through like any other header.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -47,7 +49,26 @@ interface TracedFerry {
   stop(): Promise<void>;
 }
 
-/** Writes `config` to `dir` and starts `ferry start` on it with Deno's OTLP exporter on. */
+/** A trace sink Ferry can export through, and the environment that selects it. */
+interface Sink {
+  name: string;
+  env: Record<string, string>;
+  /** Deno's exporter also sends Deno's runtime metrics, at exit too. */
+  sendsRuntimeMetrics: boolean;
+}
+
+/** Every test below runs once per sink: both must behave the same. */
+const SINKS: readonly Sink[] = [
+  {
+    name: "Deno's exporter",
+    env: { OTEL_DENO: "true", OTEL_EXPORTER_OTLP_PROTOCOL: "http/json" },
+    sendsRuntimeMetrics: true,
+  },
+  // Ferry's own pipeline is chosen by an OTLP endpoint without OTEL_DENO.
+  { name: "Ferry's exporter", env: {}, sendsRuntimeMetrics: false },
+];
+
+/** Writes `config` to `dir` and starts `ferry start` on it, exporting to `receiver`. */
 async function startTracedFerry(
   dir: string,
   config: Record<string, unknown>,
@@ -60,11 +81,9 @@ async function startTracedFerry(
   const flags = [...SERVE_FLAGS, `--allow-write=${dir}`];
   const proc = new DenoProcess(["run", ...flags, MOD_TS, "start", "--config", file], {
     env: {
-      OTEL_DENO: "true",
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
-      OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
       OTEL_SERVICE_NAME: "ferry-test",
-      // Deno's batch span processor honours it (5 s by default).
+      // Both batch span processors honour it (5 s by default).
       OTEL_BSP_SCHEDULE_DELAY: "50",
       ...otelEnv,
     },
@@ -145,373 +164,387 @@ async function send(url: string, headers: Record<string, string>) {
   return { status: res.status, requestId: res.headers.get("x-request-id") };
 }
 
-Deno.test("traced ferry: span tree, attributes, retries, policy events, propagation", async (t) => {
-  await withTempDir(async (dir) => {
-    const receiver = startOtlpReceiver();
-    const api = recordingUpstream(() => new Response("ok"));
-    // Two targets sharing one counter: whichever the balancer tries first answers 503 to the
-    // first request, so exactly one retry happens and it lands on the other target.
-    let flakyCalls = 0;
-    const flaky = () =>
-      ++flakyCalls === 1 ? new Response("busy", { status: 503 }) : new Response("ok");
-    const flakyA = recordingUpstream(flaky);
-    const flakyB = recordingUpstream(flaky);
-    let ferry: TracedFerry | undefined;
-    try {
-      const apiKey = "k3y-for-tracing";
-      ferry = await startTracedFerry(
-        dir,
-        {
-          ...baseConfig(dir),
-          upstreams: {
-            api: { targets: [api.url] },
-            flaky: {
-              targets: [flakyA.url, flakyB.url],
-              retries: { maxRetries: 1, on: [503], backoff: { base: "1ms", max: "1ms" } },
-              outlierDetection: false,
-              circuitBreaker: false,
+for (const sink of SINKS) {
+  Deno.test(`${sink.name}: traced ferry: span tree, attributes, retries, policy events, propagation`, async (t) => {
+    await withTempDir(async (dir) => {
+      const receiver = startOtlpReceiver();
+      const api = recordingUpstream(() => new Response("ok"));
+      // Two targets sharing one counter: whichever the balancer tries first answers 503 to the
+      // first request, so exactly one retry happens and it lands on the other target.
+      let flakyCalls = 0;
+      const flaky = () =>
+        ++flakyCalls === 1 ? new Response("busy", { status: 503 }) : new Response("ok");
+      const flakyA = recordingUpstream(flaky);
+      const flakyB = recordingUpstream(flaky);
+      let ferry: TracedFerry | undefined;
+      try {
+        const apiKey = "k3y-for-tracing";
+        ferry = await startTracedFerry(
+          dir,
+          {
+            ...baseConfig(dir),
+            upstreams: {
+              api: { targets: [api.url] },
+              flaky: {
+                targets: [flakyA.url, flakyB.url],
+                retries: { maxRetries: 1, on: [503], backoff: { base: "1ms", max: "1ms" } },
+                outlierDetection: false,
+                circuitBreaker: false,
+              },
             },
+            routes: [
+              { name: "items", match: { path: "/items/*" }, upstream: "api" },
+              { name: "retry", match: { path: "/retry" }, upstream: "flaky" },
+              {
+                name: "chaos",
+                match: { path: "/chaos" },
+                upstream: "api",
+                use: [{ kind: "fault", options: { abort: { status: 503, percent: 100 } } }],
+              },
+              {
+                name: "secure",
+                match: { path: "/secure" },
+                upstream: "api",
+                use: [{
+                  kind: "apiKey",
+                  options: {
+                    keys: [{ name: "mobile", hash: `sha256:${await sha256Hex(apiKey)}` }],
+                  },
+                }],
+              },
+            ],
           },
-          routes: [
-            { name: "items", match: { path: "/items/*" }, upstream: "api" },
-            { name: "retry", match: { path: "/retry" }, upstream: "flaky" },
-            {
-              name: "chaos",
-              match: { path: "/chaos" },
-              upstream: "api",
-              use: [{ kind: "fault", options: { abort: { status: 503, percent: 100 } } }],
-            },
-            {
-              name: "secure",
-              match: { path: "/secure" },
-              upstream: "api",
-              use: [{
-                kind: "apiKey",
-                options: { keys: [{ name: "mobile", hash: `sha256:${await sha256Hex(apiKey)}` }] },
-              }],
-            },
-          ],
-        },
-        receiver,
-        { OTEL_TRACES_SAMPLER: "parentbased_always_on" },
-      );
+          receiver,
+          { ...sink.env, OTEL_TRACES_SAMPLER: "parentbased_always_on" },
+        );
 
-      // One trace per request, each continuing a caller's span.
-      const ids = {
-        items: randomHex(16),
-        retry: randomHex(16),
-        chaos: randomHex(16),
-        secure: randomHex(16),
-        refused: randomHex(16),
-        noRoute: randomHex(16),
-        unsampled: randomHex(16),
-      };
-      const caller = randomHex(8);
-      const tp = (traceId: string, flags = "01") => `00-${traceId}-${caller}-${flags}`;
+        // One trace per request, each continuing a caller's span.
+        const ids = {
+          items: randomHex(16),
+          retry: randomHex(16),
+          chaos: randomHex(16),
+          secure: randomHex(16),
+          refused: randomHex(16),
+          noRoute: randomHex(16),
+          unsampled: randomHex(16),
+        };
+        const caller = randomHex(8);
+        const tp = (traceId: string, flags = "01") => `00-${traceId}-${caller}-${flags}`;
 
-      // The unsampled one goes first: everything after it is in the receiver, so its absence is
-      // not a matter of timing.
-      const unsampled = await send(`${ferry.url}/items/quiet`, {
-        traceparent: tp(ids.unsampled, "00"),
-      });
-      const items = await send(`${ferry.url}/items/1`, {
-        traceparent: tp(ids.items),
-        "x-env": "staging",
-      });
-      const retry = await send(`${ferry.url}/retry`, { traceparent: tp(ids.retry) });
-      const chaos = await send(`${ferry.url}/chaos`, { traceparent: tp(ids.chaos) });
-      const secure = await send(`${ferry.url}/secure`, {
-        traceparent: tp(ids.secure),
-        "x-api-key": apiKey,
-      });
-      const refused = await send(`${ferry.url}/secure`, { traceparent: tp(ids.refused) });
-      const noRoute = await send(`${ferry.url}/nowhere`, { traceparent: tp(ids.noRoute) });
-      assert.deepEqual(
-        [unsampled, items, retry, chaos, secure, refused, noRoute].map((r) => r.status),
-        [200, 200, 200, 503, 200, 401, 404],
-      );
-      await ferry.stop();
-      for (const id of [ids.items, ids.retry, ids.chaos, ids.secure, ids.refused, ids.noRoute]) {
-        await serverSpanOf(receiver, id);
-      }
-      const spans = receiver.spans;
-      assert.equal(receiver.undecodable, 0);
+        // The unsampled one goes first: everything after it is in the receiver, so its absence is
+        // not a matter of timing.
+        const unsampled = await send(`${ferry.url}/items/quiet`, {
+          traceparent: tp(ids.unsampled, "00"),
+        });
+        const items = await send(`${ferry.url}/items/1`, {
+          traceparent: tp(ids.items),
+          "x-env": "staging",
+        });
+        const retry = await send(`${ferry.url}/retry`, { traceparent: tp(ids.retry) });
+        const chaos = await send(`${ferry.url}/chaos`, { traceparent: tp(ids.chaos) });
+        const secure = await send(`${ferry.url}/secure`, {
+          traceparent: tp(ids.secure),
+          "x-api-key": apiKey,
+        });
+        const refused = await send(`${ferry.url}/secure`, { traceparent: tp(ids.refused) });
+        const noRoute = await send(`${ferry.url}/nowhere`, { traceparent: tp(ids.noRoute) });
+        assert.deepEqual(
+          [unsampled, items, retry, chaos, secure, refused, noRoute].map((r) => r.status),
+          [200, 200, 200, 503, 200, 401, 404],
+        );
+        await ferry.stop();
+        for (const id of [ids.items, ids.retry, ids.chaos, ids.secure, ids.refused, ids.noRoute]) {
+          await serverSpanOf(receiver, id);
+        }
+        const spans = receiver.spans;
+        assert.equal(receiver.undecodable, 0);
 
-      await t.step("every span carries the service name", () => {
-        assert.ok(spans.every((s) => s.service === "ferry-test"), JSON.stringify(spans[0]));
-      });
+        await t.step("every span carries the service name", () => {
+          assert.ok(spans.every((s) => s.service === "ferry-test"), JSON.stringify(spans[0]));
+        });
 
-      await t.step(
-        "server span continues the incoming traceparent, named `GET route`",
-        async () => {
+        await t.step(
+          "server span continues the incoming traceparent, named `GET route`",
+          async () => {
+            const server = await serverSpanOf(receiver, ids.items);
+            assert.equal(server.name, "GET items");
+            assert.equal(
+              server.parentSpanId,
+              caller,
+              "parent is the caller's span from traceparent",
+            );
+            assert.equal(server.attributes["http.route"], "items");
+            // Deno's own instrumentation sets the status last, as a string; the value is right.
+            assert.equal(String(server.attributes["http.response.status_code"]), "200");
+            assert.equal(server.attributes["ferry.request_id"], items.requestId);
+            assert.equal(server.attributes["client.address"], "127.0.0.1");
+            assert.equal(server.attributes["ferry.upstream"], "api");
+            assert.equal(server.attributes["ferry.target"], api.url);
+            assert.equal(server.attributes["ferry.color.x-env"], "staging");
+            assert.notEqual(server.statusCode, 2, "a 200 is not an error");
+          },
+        );
+
+        await t.step("one client span per attempt, child of the server span", async () => {
           const server = await serverSpanOf(receiver, ids.items);
-          assert.equal(server.name, "GET items");
-          assert.equal(server.parentSpanId, caller, "parent is the caller's span from traceparent");
-          assert.equal(server.attributes["http.route"], "items");
-          // Deno's own instrumentation sets the status last, as a string; the value is right.
-          assert.equal(String(server.attributes["http.response.status_code"]), "200");
-          assert.equal(server.attributes["ferry.request_id"], items.requestId);
-          assert.equal(server.attributes["client.address"], "127.0.0.1");
-          assert.equal(server.attributes["ferry.upstream"], "api");
-          assert.equal(server.attributes["ferry.target"], api.url);
-          assert.equal(server.attributes["ferry.color.x-env"], "staging");
-          assert.notEqual(server.statusCode, 2, "a 200 is not an error");
-        },
-      );
+          const clients = clientSpansUnder(spans, server);
+          assert.equal(clients.length, 1);
+          const [client] = clients;
+          assert.equal(client.parentSpanId, server.spanId);
+          assert.equal(client.name, "GET api");
+          assert.equal(client.scope, "ferry");
+          assert.equal(client.attributes["ferry.upstream"], "api");
+          assert.equal(client.attributes["ferry.attempt"], 1);
+          assert.equal(client.attributes["http.request.method"], "GET");
+          assert.equal(client.attributes["server.address"], "127.0.0.1");
+          assert.equal(client.attributes["server.port"], api.port);
+          assert.equal(client.attributes["url.full"], `${api.url}/items/1`);
+          assert.equal(client.attributes["http.response.status_code"], 200);
+          assert.equal(inTrace(spans, ids.items).length, 2, "server + one attempt, nothing else");
+        });
 
-      await t.step("one client span per attempt, child of the server span", async () => {
-        const server = await serverSpanOf(receiver, ids.items);
-        const clients = clientSpansUnder(spans, server);
-        assert.equal(clients.length, 1);
-        const [client] = clients;
-        assert.equal(client.parentSpanId, server.spanId);
-        assert.equal(client.name, "GET api");
-        assert.equal(client.scope, "ferry");
-        assert.equal(client.attributes["ferry.upstream"], "api");
-        assert.equal(client.attributes["ferry.attempt"], 1);
-        assert.equal(client.attributes["http.request.method"], "GET");
-        assert.equal(client.attributes["server.address"], "127.0.0.1");
-        assert.equal(client.attributes["server.port"], api.port);
-        assert.equal(client.attributes["url.full"], `${api.url}/items/1`);
-        assert.equal(client.attributes["http.response.status_code"], 200);
-        assert.equal(inTrace(spans, ids.items).length, 2, "server + one attempt, nothing else");
-      });
+        await t.step("the upstream got the client span as its parent, same trace", async () => {
+          const server = await serverSpanOf(receiver, ids.items);
+          const [client] = clientSpansUnder(spans, server);
+          const got = api.received.find((r) => new URL(r.url).pathname === "/items/1");
+          assert.ok(got);
+          const sent = parseTraceparent(got.headers.get("traceparent"));
+          assert.deepEqual(sent, { traceId: ids.items, parentId: client.spanId, flags: "01" });
+          assert.equal(got.headers.get("x-env"), "staging", "color headers travel upstream");
+        });
 
-      await t.step("the upstream got the client span as its parent, same trace", async () => {
-        const server = await serverSpanOf(receiver, ids.items);
-        const [client] = clientSpansUnder(spans, server);
-        const got = api.received.find((r) => new URL(r.url).pathname === "/items/1");
-        assert.ok(got);
-        const sent = parseTraceparent(got.headers.get("traceparent"));
-        assert.deepEqual(sent, { traceId: ids.items, parentId: client.spanId, flags: "01" });
-        assert.equal(got.headers.get("x-env"), "staging", "color headers travel upstream");
-      });
+        await t.step("a retry shows as two sibling client spans, each injected", async () => {
+          const server = await serverSpanOf(receiver, ids.retry);
+          assert.equal(server.name, "GET retry");
+          assert.equal(server.parentSpanId, caller);
+          const clients = clientSpansUnder(spans, server);
+          assert.equal(clients.length, 2);
+          const [first, second] = clients;
+          for (const c of clients) {
+            assert.equal(c.parentSpanId, server.spanId, "siblings under the server span");
+            assert.equal(c.name, "GET flaky");
+            assert.equal(c.attributes["ferry.upstream"], "flaky");
+          }
+          assert.deepEqual(clients.map((c) => c.attributes["ferry.attempt"]), [1, 2]);
+          assert.equal(first.attributes["http.response.status_code"], 503);
+          assert.equal(first.statusCode, 2, "the 503 attempt is an error");
+          assert.equal(second.attributes["http.response.status_code"], 200);
+          assert.notEqual(first.attributes["server.port"], second.attributes["server.port"]);
+          // The server span names the target that finally answered.
+          const answered = second.attributes["server.port"] === flakyA.port ? flakyA : flakyB;
+          assert.equal(server.attributes["ferry.target"], answered.url);
+          // Each target got the traceparent of its own attempt.
+          for (const c of clients) {
+            const upstream = c.attributes["server.port"] === flakyA.port ? flakyA : flakyB;
+            assert.equal(upstream.received.length, 1);
+            const sent = parseTraceparent(upstream.received[0].headers.get("traceparent"));
+            assert.deepEqual(sent, { traceId: ids.retry, parentId: c.spanId, flags: "01" });
+          }
+        });
 
-      await t.step("a retry shows as two sibling client spans, each injected", async () => {
-        const server = await serverSpanOf(receiver, ids.retry);
-        assert.equal(server.name, "GET retry");
-        assert.equal(server.parentSpanId, caller);
-        const clients = clientSpansUnder(spans, server);
-        assert.equal(clients.length, 2);
-        const [first, second] = clients;
-        for (const c of clients) {
-          assert.equal(c.parentSpanId, server.spanId, "siblings under the server span");
-          assert.equal(c.name, "GET flaky");
-          assert.equal(c.attributes["ferry.upstream"], "flaky");
-        }
-        assert.deepEqual(clients.map((c) => c.attributes["ferry.attempt"]), [1, 2]);
-        assert.equal(first.attributes["http.response.status_code"], 503);
-        assert.equal(first.statusCode, 2, "the 503 attempt is an error");
-        assert.equal(second.attributes["http.response.status_code"], 200);
-        assert.notEqual(first.attributes["server.port"], second.attributes["server.port"]);
-        // The server span names the target that finally answered.
-        const answered = second.attributes["server.port"] === flakyA.port ? flakyA : flakyB;
-        assert.equal(server.attributes["ferry.target"], answered.url);
-        // Each target got the traceparent of its own attempt.
-        for (const c of clients) {
-          const upstream = c.attributes["server.port"] === flakyA.port ? flakyA : flakyB;
-          assert.equal(upstream.received.length, 1);
-          const sent = parseTraceparent(upstream.received[0].headers.get("traceparent"));
-          assert.deepEqual(sent, { traceId: ids.retry, parentId: c.spanId, flags: "01" });
-        }
-      });
+        await t.step("a fault policy's refusal is an event on the server span", async () => {
+          const server = await serverSpanOf(receiver, ids.chaos);
+          assert.equal(server.name, "GET chaos");
+          assert.equal(String(server.attributes["http.response.status_code"]), "503");
+          assert.equal(server.statusCode, 2);
+          const events = server.events.filter((e) => e.name === "ferry.policy.rejected");
+          assert.deepEqual(events, [{
+            name: "ferry.policy.rejected",
+            attributes: {
+              "ferry.policy": "fault",
+              "ferry.reason": "fault_injected",
+              "http.response.status_code": 503,
+            },
+          }]);
+          assert.equal(clientSpansUnder(spans, server).length, 0, "nothing was sent upstream");
+          assert.ok(!api.received.some((r) => new URL(r.url).pathname === "/chaos"));
+        });
 
-      await t.step("a fault policy's refusal is an event on the server span", async () => {
-        const server = await serverSpanOf(receiver, ids.chaos);
-        assert.equal(server.name, "GET chaos");
-        assert.equal(String(server.attributes["http.response.status_code"]), "503");
-        assert.equal(server.statusCode, 2);
-        const events = server.events.filter((e) => e.name === "ferry.policy.rejected");
-        assert.deepEqual(events, [{
-          name: "ferry.policy.rejected",
-          attributes: {
-            "ferry.policy": "fault",
-            "ferry.reason": "fault_injected",
-            "http.response.status_code": 503,
+        await t.step("an authenticated subject is enduser.id; a refusal is an event", async () => {
+          const ok = await serverSpanOf(receiver, ids.secure);
+          assert.equal(ok.attributes["enduser.id"], "mobile");
+          assert.equal(ok.events.length, 0);
+          const no = await serverSpanOf(receiver, ids.refused);
+          assert.equal(no.attributes["enduser.id"], undefined);
+          assert.deepEqual(no.events, [{
+            name: "ferry.policy.rejected",
+            attributes: {
+              "ferry.policy": "apiKey",
+              "ferry.reason": "missing_credentials",
+              "http.response.status_code": 401,
+            },
+          }]);
+        });
+
+        await t.step("an unmatched request is `GET no_route`, with no client span", async () => {
+          const server = await serverSpanOf(receiver, ids.noRoute);
+          assert.equal(server.name, "GET no_route");
+          assert.equal(server.attributes["http.route"], "no_route");
+          assert.equal(String(server.attributes["http.response.status_code"]), "404");
+          assert.equal(clientSpansUnder(spans, server).length, 0);
+        });
+
+        await t.step("an unsampled caller (flags 00) exports nothing and stays unsampled", () => {
+          assert.deepEqual(inTrace(spans, ids.unsampled), []);
+          const got = api.received.find((r) => new URL(r.url).pathname === "/items/quiet");
+          assert.ok(got);
+          const sent = parseTraceparent(got.headers.get("traceparent"));
+          assert.equal(sent.traceId, ids.unsampled);
+          assert.equal(sent.flags, "00");
+        });
+
+        await t.step("the access log carries the trace id of traced requests", async () => {
+          const lines = (await Deno.readTextFile(join(dir, "access.log"))).trim().split("\n")
+            .map((l) => JSON.parse(l));
+          const line = lines.find((l) => l.path === "/items/1");
+          assert.ok(line, JSON.stringify(lines));
+          assert.equal(line.traceId, ids.items);
+          assert.equal(line.requestId, items.requestId);
+          assert.deepEqual(line.colors, { "x-env": "staging" });
+        });
+      } finally {
+        await ferry?.proc.dispose();
+        await Promise.all([receiver.close(), api.close(), flakyA.close(), flakyB.close()]);
+      }
+    });
+  });
+
+  Deno.test(`${sink.name}: traced ferry with always_off: no spans, the trace id still reaches the upstream`, async () => {
+    await withTempDir(async (dir) => {
+      const receiver = startOtlpReceiver();
+      const api = recordingUpstream(() => new Response("ok"));
+      let ferry: TracedFerry | undefined;
+      try {
+        ferry = await startTracedFerry(
+          dir,
+          {
+            ...baseConfig(dir),
+            upstreams: { api: { targets: [api.url] } },
+            routes: [{ name: "all", upstream: "api" }],
           },
-        }]);
-        assert.equal(clientSpansUnder(spans, server).length, 0, "nothing was sent upstream");
-        assert.ok(!api.received.some((r) => new URL(r.url).pathname === "/chaos"));
-      });
+          receiver,
+          { ...sink.env, OTEL_TRACES_SAMPLER: "always_off" },
+        );
+        const traceId = randomHex(16);
+        const caller = randomHex(8);
+        const res = await send(`${ferry.url}/x`, { traceparent: `00-${traceId}-${caller}-01` });
+        assert.equal(res.status, 200);
+        await ferry.stop();
 
-      await t.step("an authenticated subject is enduser.id; a refusal is an event", async () => {
-        const ok = await serverSpanOf(receiver, ids.secure);
-        assert.equal(ok.attributes["enduser.id"], "mobile");
-        assert.equal(ok.events.length, 0);
-        const no = await serverSpanOf(receiver, ids.refused);
-        assert.equal(no.attributes["enduser.id"], undefined);
-        assert.deepEqual(no.events, [{
-          name: "ferry.policy.rejected",
-          attributes: {
-            "ferry.policy": "apiKey",
-            "ferry.reason": "missing_credentials",
-            "http.response.status_code": 401,
-          },
-        }]);
-      });
-
-      await t.step("an unmatched request is `GET no_route`, with no client span", async () => {
-        const server = await serverSpanOf(receiver, ids.noRoute);
-        assert.equal(server.name, "GET no_route");
-        assert.equal(server.attributes["http.route"], "no_route");
-        assert.equal(String(server.attributes["http.response.status_code"]), "404");
-        assert.equal(clientSpansUnder(spans, server).length, 0);
-      });
-
-      await t.step("an unsampled caller (flags 00) exports nothing and stays unsampled", () => {
-        assert.deepEqual(inTrace(spans, ids.unsampled), []);
-        const got = api.received.find((r) => new URL(r.url).pathname === "/items/quiet");
-        assert.ok(got);
-        const sent = parseTraceparent(got.headers.get("traceparent"));
-        assert.equal(sent.traceId, ids.unsampled);
+        // The exit flush did reach the receiver (Deno's runtime metrics, sent after the spans),
+        // so the absence of spans is not a flush that never happened. Ferry's pipeline exports
+        // traces only, and its exit flush is awaited before the clean exit `stop` asserts.
+        if (sink.sendsRuntimeMetrics) {
+          assert.ok(receiver.paths.includes("/v1/metrics"), receiver.paths.join(", "));
+        }
+        assert.ok(!receiver.paths.includes("/v1/traces"), "always_off exports no span at all");
+        assert.equal(receiver.spans.length, 0);
+        assert.equal(receiver.undecodable, 0);
+        // The trace continues downstream: same trace id. Ferry's attempt span exists (unrecorded),
+        // so the parent id is its id rather than the caller's, and the sampled flag now says what
+        // this hop decided, "not sampled": parent-based services below drop the trace too. To
+        // forward headers untouched, run without OTEL_DENO (last test).
+        assert.equal(api.received.length, 1);
+        const sent = parseTraceparent(api.received[0].headers.get("traceparent"));
+        assert.equal(sent.traceId, traceId);
         assert.equal(sent.flags, "00");
-      });
-
-      await t.step("the access log carries the trace id of traced requests", async () => {
-        const lines = (await Deno.readTextFile(join(dir, "access.log"))).trim().split("\n")
-          .map((l) => JSON.parse(l));
-        const line = lines.find((l) => l.path === "/items/1");
-        assert.ok(line, JSON.stringify(lines));
-        assert.equal(line.traceId, ids.items);
-        assert.equal(line.requestId, items.requestId);
-        assert.deepEqual(line.colors, { "x-env": "staging" });
-      });
-    } finally {
-      await ferry?.proc.dispose();
-      await Promise.all([receiver.close(), api.close(), flakyA.close(), flakyB.close()]);
-    }
+        assert.notEqual(sent.parentId, caller);
+      } finally {
+        await ferry?.proc.dispose();
+        await Promise.all([receiver.close(), api.close()]);
+      }
+    });
   });
-});
 
-Deno.test("traced ferry with always_off: no spans, the trace id still reaches the upstream", async () => {
-  await withTempDir(async (dir) => {
-    const receiver = startOtlpReceiver();
-    const api = recordingUpstream(() => new Response("ok"));
-    let ferry: TracedFerry | undefined;
-    try {
-      ferry = await startTracedFerry(
-        dir,
-        {
-          ...baseConfig(dir),
-          upstreams: { api: { targets: [api.url] } },
-          routes: [{ name: "all", upstream: "api" }],
-        },
-        receiver,
-        { OTEL_TRACES_SAMPLER: "always_off" },
-      );
-      const traceId = randomHex(16);
-      const caller = randomHex(8);
-      const res = await send(`${ferry.url}/x`, { traceparent: `00-${traceId}-${caller}-01` });
-      assert.equal(res.status, 200);
-      await ferry.stop();
+  Deno.test(`${sink.name}: traced ferry with traceidratio 0.5: the trace id decides, not the caller's flag`, async () => {
+    await withTempDir(async (dir) => {
+      const receiver = startOtlpReceiver();
+      const api = recordingUpstream(() => new Response("ok"));
+      let ferry: TracedFerry | undefined;
+      try {
+        ferry = await startTracedFerry(
+          dir,
+          {
+            ...baseConfig(dir),
+            upstreams: { api: { targets: [api.url] } },
+            routes: [{ name: "all", upstream: "api" }],
+          },
+          receiver,
+          { ...sink.env, OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.5" },
+        );
+        // The ratio sampler compares the trace id's random bits with the ratio: ids at the two
+        // extremes are decided the same way on every run (whichever half of the id it reads).
+        const low = "00000000000000010000000000000000";
+        const high = "ffffffffffffffffffffffffffffffff";
+        const caller = randomHex(8);
+        // The caller says "not sampled" for the low id and "sampled" for the high one; a plain
+        // ratio sampler (not parent-based) ignores both.
+        assert.equal(
+          (await send(`${ferry.url}/low`, { traceparent: `00-${low}-${caller}-00` })).status,
+          200,
+        );
+        assert.equal(
+          (await send(`${ferry.url}/high`, { traceparent: `00-${high}-${caller}-01` })).status,
+          200,
+        );
+        await ferry.stop();
 
-      // The exit flush did reach the receiver (Deno's runtime metrics, sent after the spans),
-      // so the absence of spans is not a flush that never happened.
-      assert.ok(receiver.paths.includes("/v1/metrics"), receiver.paths.join(", "));
-      assert.ok(!receiver.paths.includes("/v1/traces"), "always_off exports no span at all");
-      assert.equal(receiver.spans.length, 0);
-      assert.equal(receiver.undecodable, 0);
-      // The trace continues downstream: same trace id. Ferry's attempt span exists (unrecorded),
-      // so the parent id is its id rather than the caller's, and the sampled flag now says what
-      // this hop decided, "not sampled": parent-based services below drop the trace too. To
-      // forward headers untouched, run without OTEL_DENO (last test).
-      assert.equal(api.received.length, 1);
-      const sent = parseTraceparent(api.received[0].headers.get("traceparent"));
-      assert.equal(sent.traceId, traceId);
-      assert.equal(sent.flags, "00");
-      assert.notEqual(sent.parentId, caller);
-    } finally {
-      await ferry?.proc.dispose();
-      await Promise.all([receiver.close(), api.close()]);
-    }
+        const server = await serverSpanOf(receiver, low);
+        assert.equal(server.parentSpanId, caller);
+        assert.equal(clientSpansUnder(receiver.spans, server).length, 1);
+        assert.deepEqual(inTrace(receiver.spans, high), [], "the high id is never sampled at 0.5");
+        const flags = api.received.map((r) => parseTraceparent(r.headers.get("traceparent")).flags);
+        assert.deepEqual(flags, ["01", "00"]);
+      } finally {
+        await ferry?.proc.dispose();
+        await Promise.all([receiver.close(), api.close()]);
+      }
+    });
   });
-});
 
-Deno.test("traced ferry with traceidratio 0.5: the trace id decides, not the caller's flag", async () => {
-  await withTempDir(async (dir) => {
-    const receiver = startOtlpReceiver();
-    const api = recordingUpstream(() => new Response("ok"));
-    let ferry: TracedFerry | undefined;
-    try {
-      ferry = await startTracedFerry(
-        dir,
-        {
-          ...baseConfig(dir),
-          upstreams: { api: { targets: [api.url] } },
-          routes: [{ name: "all", upstream: "api" }],
-        },
-        receiver,
-        { OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.5" },
-      );
-      // The ratio sampler compares the trace id's random bits with the ratio: ids at the two
-      // extremes are decided the same way on every run (whichever half of the id it reads).
-      const low = "00000000000000010000000000000000";
-      const high = "ffffffffffffffffffffffffffffffff";
-      const caller = randomHex(8);
-      // The caller says "not sampled" for the low id and "sampled" for the high one; a plain
-      // ratio sampler (not parent-based) ignores both.
-      assert.equal(
-        (await send(`${ferry.url}/low`, { traceparent: `00-${low}-${caller}-00` })).status,
-        200,
-      );
-      assert.equal(
-        (await send(`${ferry.url}/high`, { traceparent: `00-${high}-${caller}-01` })).status,
-        200,
-      );
-      await ferry.stop();
-
-      const server = await serverSpanOf(receiver, low);
-      assert.equal(server.parentSpanId, caller);
-      assert.equal(clientSpansUnder(receiver.spans, server).length, 1);
-      assert.deepEqual(inTrace(receiver.spans, high), [], "the high id is never sampled at 0.5");
-      const flags = api.received.map((r) => parseTraceparent(r.headers.get("traceparent")).flags);
-      assert.deepEqual(flags, ["01", "00"]);
-    } finally {
-      await ferry?.proc.dispose();
-      await Promise.all([receiver.close(), api.close()]);
-    }
+  Deno.test(`${sink.name}: traced ferry continues the caller's tracestate to the upstream`, async () => {
+    // W3C Trace Context: a participant that continues a trace propagates `tracestate` (it may add
+    // its own entry, never drop the others). Vendors keep routing and sampling data there.
+    await withTempDir(async (dir) => {
+      const receiver = startOtlpReceiver();
+      const api = recordingUpstream(() => new Response("ok"));
+      let ferry: TracedFerry | undefined;
+      try {
+        ferry = await startTracedFerry(
+          dir,
+          {
+            ...baseConfig(dir),
+            upstreams: { api: { targets: [api.url] } },
+            routes: [{ name: "all", upstream: "api" }],
+          },
+          receiver,
+          { ...sink.env, OTEL_TRACES_SAMPLER: "parentbased_always_on" },
+        );
+        const traceId = randomHex(16);
+        const res = await send(`${ferry.url}/x`, {
+          traceparent: `00-${traceId}-${randomHex(8)}-01`,
+          tracestate: "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7",
+        });
+        assert.equal(res.status, 200);
+        await ferry.stop();
+        assert.equal(api.received.length, 1);
+        const headers = api.received[0].headers;
+        assert.equal(parseTraceparent(headers.get("traceparent")).traceId, traceId);
+        assert.equal(headers.get("tracestate"), "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7");
+      } finally {
+        await ferry?.proc.dispose();
+        await Promise.all([receiver.close(), api.close()]);
+      }
+    });
   });
-});
+}
 
-Deno.test("traced ferry continues the caller's tracestate to the upstream", async () => {
-  // W3C Trace Context: a participant that continues a trace propagates `tracestate` (it may add
-  // its own entry, never drop the others). Vendors keep routing and sampling data there.
-  await withTempDir(async (dir) => {
-    const receiver = startOtlpReceiver();
-    const api = recordingUpstream(() => new Response("ok"));
-    let ferry: TracedFerry | undefined;
-    try {
-      ferry = await startTracedFerry(
-        dir,
-        {
-          ...baseConfig(dir),
-          upstreams: { api: { targets: [api.url] } },
-          routes: [{ name: "all", upstream: "api" }],
-        },
-        receiver,
-        { OTEL_TRACES_SAMPLER: "parentbased_always_on" },
-      );
-      const traceId = randomHex(16);
-      const res = await send(`${ferry.url}/x`, {
-        traceparent: `00-${traceId}-${randomHex(8)}-01`,
-        tracestate: "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7",
-      });
-      assert.equal(res.status, 200);
-      await ferry.stop();
-      assert.equal(api.received.length, 1);
-      const headers = api.received[0].headers;
-      assert.equal(parseTraceparent(headers.get("traceparent")).traceId, traceId);
-      assert.equal(headers.get("tracestate"), "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7");
-    } finally {
-      await ferry?.proc.dispose();
-      await Promise.all([receiver.close(), api.close()]);
-    }
-  });
-});
-
-Deno.test("without OTEL_DENO, traceparent and tracestate pass through unchanged", async () => {
-  // This process runs without OTEL_DENO; if a runner sets it, the premise does not hold.
+Deno.test("without a trace sink, traceparent and tracestate pass through unchanged", async () => {
+  // This process runs without a sink; if a runner sets one, the premise does not hold.
   assert.notEqual(Deno.env.get("OTEL_DENO"), "true", "run the suite without OTEL_DENO");
+  for (const name of ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]) {
+    assert.equal(Deno.env.get(name), undefined, `run the suite without ${name}`);
+  }
   const api = recordingUpstream(() => new Response("ok"));
   const gw = await startTestGateway({
     upstreams: { api: { targets: [api.url] } },

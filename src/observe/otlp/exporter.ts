@@ -1,0 +1,212 @@
+/**
+ * Batches ended spans and POSTs them as OTLP/JSON. The request path only pushes onto a bounded
+ * queue; encoding and the HTTP export run later, one export at a time, so a slow or dead
+ * collector costs dropped spans (counted), never latency, memory growth or an exception.
+ */
+import { encodeExportRequest, type OtlpKeyValue } from "./encode.ts";
+import type { EndedSpanSink, RecordingSpan } from "./span.ts";
+
+export interface BatchSpanExporterOptions {
+  /** The full URL to POST to (`…/v1/traces`). */
+  endpoint: string;
+  /** Extra request headers (`OTEL_EXPORTER_OTLP_HEADERS`). */
+  headers?: Readonly<Record<string, string>>;
+  /** The resource's attributes, already encoded (see `resourceAttributes`). */
+  resource: readonly OtlpKeyValue[];
+  /** Spans held at most; more are dropped. Default 2048. */
+  maxQueueSize?: number;
+  /** Spans per export request at most. Default 512. */
+  maxExportBatchSize?: number;
+  /** How long a span may wait for a batch to fill before it is exported anyway. Default 5000. */
+  scheduledDelayMs?: number;
+  /** Bound on one export request. Default 10000. */
+  exportTimeoutMs?: number;
+}
+
+interface FlushWaiter {
+  /** Resolved once this many spans have been through an export attempt. */
+  target: number;
+  resolve: () => void;
+}
+
+export class BatchSpanExporter implements EndedSpanSink {
+  readonly #endpoint: string;
+  readonly #headers: Record<string, string>;
+  readonly #resource: readonly OtlpKeyValue[];
+  readonly #maxQueueSize: number;
+  readonly #maxBatch: number;
+  readonly #delayMs: number;
+  readonly #timeoutMs: number;
+
+  #queue: RecordingSpan[] = [];
+  /** Spans taken off the queue for export, ever. */
+  #taken = 0;
+  /** Spans whose export attempt has finished, ever. */
+  #settled = 0;
+  /** Export everything taken below this count even if it makes a partial batch. */
+  #flushTarget = 0;
+  #exporting = false;
+  #timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  #shutDown = false;
+  #waiters: FlushWaiter[] = [];
+
+  #exported = 0;
+  #dropped = 0;
+  #failedExports = 0;
+  #failedSpans = 0;
+
+  // Bound once: scheduling an export must not allocate a closure per span.
+  readonly #runExports = () => void this.#exportLoop();
+  readonly #onTimer = () => {
+    this.#timer = undefined;
+    this.#flushUpTo(this.#taken + this.#queue.length);
+  };
+
+  constructor(options: BatchSpanExporterOptions) {
+    this.#endpoint = options.endpoint;
+    this.#headers = { ...options.headers, "content-type": "application/json" };
+    this.#resource = options.resource;
+    this.#maxQueueSize = options.maxQueueSize ?? 2048;
+    this.#maxBatch = Math.min(options.maxExportBatchSize ?? 512, this.#maxQueueSize);
+    this.#delayMs = options.scheduledDelayMs ?? 5000;
+    this.#timeoutMs = options.exportTimeoutMs ?? 10_000;
+  }
+
+  /** Spans the collector accepted (a 2xx answer). */
+  get exported(): number {
+    return this.#exported;
+  }
+
+  /** Spans refused because the queue was full or the exporter shut down. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  /** Export requests that failed (network error, timeout or a non-2xx answer). */
+  get failedExports(): number {
+    return this.#failedExports;
+  }
+
+  /** Spans lost in failed export requests. */
+  get failedSpans(): number {
+    return this.#failedSpans;
+  }
+
+  /** Spans waiting in the queue. */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  /** Takes an ended span (called by the span itself, on the request path). */
+  onEnd(span: RecordingSpan): void {
+    if (this.#shutDown || this.#queue.length >= this.#maxQueueSize) {
+      this.#dropped++;
+      return;
+    }
+    const length = this.#queue.push(span);
+    if (length >= this.#maxBatch) this.#startExports();
+    else if (this.#timer === undefined) this.#armTimer();
+  }
+
+  /** Exports everything queued now, in batches; resolves once each batch was attempted. */
+  forceFlush(): Promise<void> {
+    const target = this.#taken + this.#queue.length;
+    if (target <= this.#settled) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#waiters.push({ target, resolve });
+      this.#flushUpTo(target);
+    });
+  }
+
+  /** Stops the timer, exports what is queued, then refuses (and counts) every later span. */
+  async shutdown(): Promise<void> {
+    this.#clearTimer();
+    const flushed = this.forceFlush();
+    this.#shutDown = true;
+    await flushed;
+  }
+
+  #flushUpTo(target: number): void {
+    if (target > this.#flushTarget) this.#flushTarget = target;
+    this.#startExports();
+  }
+
+  #startExports(): void {
+    if (this.#exporting) return; // the running loop sees the new work
+    this.#exporting = true;
+    // Off the caller's stack: the span that fills a batch must not pay for encoding it.
+    queueMicrotask(this.#runExports);
+  }
+
+  async #exportLoop(): Promise<void> {
+    try {
+      for (;;) {
+        const queued = this.#queue.length;
+        if (queued === 0) break;
+        if (queued < this.#maxBatch && this.#taken >= this.#flushTarget) break;
+        const batch = this.#queue.splice(0, this.#maxBatch);
+        this.#taken += batch.length;
+        await this.#send(batch);
+        this.#settled = this.#taken;
+        this.#settleWaiters();
+      }
+    } finally {
+      this.#exporting = false;
+    }
+    if (this.#queue.length === 0) this.#clearTimer();
+    else if (this.#timer === undefined && !this.#shutDown) this.#armTimer();
+  }
+
+  /** One export request; every failure is counted here and nothing escapes. */
+  async #send(batch: RecordingSpan[]): Promise<void> {
+    let response: Response;
+    try {
+      response = await fetch(this.#endpoint, {
+        method: "POST",
+        headers: this.#headers,
+        body: encodeExportRequest(this.#resource, batch),
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+    } catch {
+      this.#failed(batch.length);
+      return;
+    }
+    if (response.ok) this.#exported += batch.length;
+    else this.#failed(batch.length);
+    // Read the (small) answer to its end so the connection can be reused for the next batch.
+    try {
+      await response.arrayBuffer();
+    } catch {
+      // the answer broke off after its status: the batch's fate is already counted
+    }
+  }
+
+  #failed(spans: number): void {
+    this.#failedExports++;
+    this.#failedSpans += spans;
+  }
+
+  #settleWaiters(): void {
+    if (this.#waiters.length === 0) return;
+    const pending: FlushWaiter[] = [];
+    for (const waiter of this.#waiters) {
+      if (waiter.target <= this.#settled) waiter.resolve();
+      else pending.push(waiter);
+    }
+    this.#waiters = pending;
+  }
+
+  #armTimer(): void {
+    if (this.#shutDown) return;
+    const timer = setTimeout(this.#onTimer, this.#delayMs);
+    // The timer only flushes spans; it must never keep the process alive.
+    Deno.unrefTimer(timer);
+    this.#timer = timer;
+  }
+
+  #clearTimer(): void {
+    if (this.#timer === undefined) return;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * W3C Trace Context (`traceparent` / `tracestate`) for `@opentelemetry/api`'s propagation API.
+ * Parsing is strict, as the spec asks: anything malformed means "no parent", and the request
+ * starts a fresh trace instead of joining a broken one.
+ */
+import {
+  type Context,
+  createTraceState,
+  isSpanContextValid,
+  type TextMapGetter,
+  type TextMapPropagator,
+  type TextMapSetter,
+  trace,
+} from "@opentelemetry/api";
+import { ContextOnlySpan } from "./context_only_span.ts";
+import { BYTE_HEX } from "./ids.ts";
+
+const TRACEPARENT = "traceparent";
+const TRACESTATE = "tracestate";
+const ZERO_TRACE_ID = "00000000000000000000000000000000";
+const ZERO_SPAN_ID = "0000000000000000";
+
+// version-traceid-parentid-flags, then (future versions only) more fields after a dash.
+const TRACEPARENT_PATTERN = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
+
+/** The parent a `traceparent` value names, or undefined when the value is not valid. */
+export function parseTraceparent(
+  value: string,
+): { traceId: string; spanId: string; traceFlags: number } | undefined {
+  // Optional whitespace around a header value is not part of it (RFC 9110).
+  const match = TRACEPARENT_PATTERN.exec(value.trim());
+  if (match === null) return undefined;
+  const [, version, traceId, spanId, flags, rest] = match;
+  if (version === "ff") return undefined; // forbidden version
+  // Version 00 is exactly four fields; a later version may append fields we do not know.
+  if (version === "00" && rest !== undefined) return undefined;
+  if (traceId === ZERO_TRACE_ID || spanId === ZERO_SPAN_ID) return undefined;
+  return { traceId, spanId, traceFlags: parseInt(flags, 16) };
+}
+
+/** W3C Trace Context propagator. */
+export class W3CTraceContextPropagator implements TextMapPropagator {
+  inject(context: Context, carrier: unknown, setter: TextMapSetter): void {
+    const spanContext = trace.getSpanContext(context);
+    if (spanContext === undefined || !isSpanContextValid(spanContext)) return;
+    setter.set(
+      carrier,
+      TRACEPARENT,
+      `00-${spanContext.traceId}-${spanContext.spanId}-${BYTE_HEX[spanContext.traceFlags & 0xff]}`,
+    );
+    const traceState = spanContext.traceState?.serialize();
+    if (traceState) setter.set(carrier, TRACESTATE, traceState);
+  }
+
+  extract(context: Context, carrier: unknown, getter: TextMapGetter): Context {
+    const header = first(getter.get(carrier, TRACEPARENT));
+    if (header === undefined) return context;
+    const parent = parseTraceparent(header);
+    if (parent === undefined) return context;
+    const state = getter.get(carrier, TRACESTATE);
+    // Several tracestate headers are one list, in order (W3C Trace Context §3.3.1).
+    const rawState = Array.isArray(state) ? state.join(",") : state;
+    // As trace.setSpanContext does, with Ferry's class: the tracer then trusts these ids.
+    return trace.setSpan(
+      context,
+      new ContextOnlySpan({
+        traceId: parent.traceId,
+        spanId: parent.spanId,
+        traceFlags: parent.traceFlags,
+        isRemote: true,
+        traceState: rawState ? createTraceState(rawState) : undefined,
+      }),
+    );
+  }
+
+  fields(): string[] {
+    return [TRACEPARENT, TRACESTATE];
+  }
+}
+
+/** A single header value; two `traceparent` headers are ambiguous, so neither counts. */
+function first(value: string | string[] | undefined): string | undefined {
+  if (!Array.isArray(value)) return value;
+  return value.length === 1 ? value[0] : undefined;
+}

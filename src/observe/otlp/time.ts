@@ -1,0 +1,47 @@
+/**
+ * Span times. On the request path a time is one `performance.now()` reading, kept as a number
+ * (milliseconds since `performance.timeOrigin`); only export turns it into OTLP's string of
+ * nanoseconds since the epoch. Epoch nanoseconds (~1.7e18) do not fit a double exactly, so the
+ * string is built from whole epoch milliseconds plus six digits of the fraction.
+ */
+import type { TimeInput } from "@opentelemetry/api";
+
+const ORIGIN = performance.timeOrigin;
+
+/** Now, as milliseconds since `performance.timeOrigin` (the form spans store). */
+export function nowMs(): number {
+  return performance.now();
+}
+
+/**
+ * `relMs` (milliseconds since `origin`, an epoch time in milliseconds) as decimal nanoseconds
+ * since the epoch. The whole and fractional parts of `origin` are added separately, so the
+ * fraction keeps its sub-microsecond digits instead of being rounded away by a 1.7e12 sum.
+ */
+export function epochNanos(relMs: number, origin: number = ORIGIN): string {
+  const originWhole = Math.floor(origin);
+  const sum = (origin - originWhole) + relMs;
+  let whole = Math.floor(sum);
+  let nanos = Math.round((sum - whole) * 1e6);
+  if (nanos === 1e6) {
+    whole += 1;
+    nanos = 0;
+  }
+  const ms = originWhole + whole;
+  if (ms < 0) return "0"; // before the epoch: only a nonsense input gets here
+  if (ms === 0) return String(nanos);
+  const text = `${ms}${String(nanos).padStart(6, "0")}`;
+  Number(text); // flattens the rope in place before JSON.stringify walks it (see ids.ts)
+  return text;
+}
+
+/**
+ * A caller-supplied `TimeInput` in the stored form. As in the OpenTelemetry JS SDK, a number
+ * below the time origin is a `performance.now()` reading, larger numbers are epoch
+ * milliseconds, a `Date` is epoch time and an `HrTime` is `[epoch seconds, nanoseconds]`.
+ */
+export function toRelMs(time: TimeInput): number {
+  if (typeof time === "number") return time < ORIGIN ? time : time - ORIGIN;
+  if (time instanceof Date) return time.getTime() - ORIGIN;
+  return time[0] * 1000 + time[1] / 1e6 - ORIGIN;
+}

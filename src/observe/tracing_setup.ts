@@ -1,0 +1,42 @@
+/**
+ * Chooses the gateway's trace sink from the environment, once per gateway:
+ *
+ * - `OTEL_DENO=true`: Deno's built-in exporter (traces, plus Deno's own metrics and logs; it
+ *   instruments `Deno.serve` and `fetch` itself, which costs throughput even with sampling off).
+ * - else an OTLP endpoint (`OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`):
+ *   Ferry's own pipeline (`src/observe/otlp/`), traces only, OTLP/HTTP JSON, made to cost little
+ *   at a gateway's request rates.
+ * - else tracing is off.
+ *
+ * A variable the process may not read (no `--allow-env` for it) counts as unset, and a bad value
+ * leaves tracing off with an error in the log that names the variable: telemetry never keeps a
+ * gateway from serving.
+ */
+import type { Logger } from "./logger.ts";
+import { installOtlpTracing } from "./otlp/install.ts";
+import { otlpTraceSettings } from "./otlp/settings.ts";
+import { Tracing } from "./tracing.ts";
+
+/** The gateway's tracing as the environment asks for it. */
+export function tracingFromEnvironment(
+  env: (name: string) => string | undefined,
+  logger: Logger,
+): Tracing {
+  const read = (name: string) => {
+    try {
+      return env(name);
+    } catch {
+      return undefined; // not permitted to read it: as if unset
+    }
+  };
+  if (read("OTEL_DENO") === "true") return new Tracing(true);
+  const found = otlpTraceSettings(read);
+  if ("error" in found && found.error !== undefined) {
+    logger.log("error", "tracing is off: the OpenTelemetry settings are invalid", {
+      error: found.error,
+    });
+    return new Tracing(false);
+  }
+  if (!found.enabled) return new Tracing(false);
+  return new Tracing(true, installOtlpTracing(found.settings));
+}

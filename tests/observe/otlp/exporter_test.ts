@@ -1,0 +1,218 @@
+import assert from "node:assert/strict";
+import { ROOT_CONTEXT, type Tracer } from "@opentelemetry/api";
+import { startOtlpReceiver } from "../../helpers/otlp_receiver.ts";
+import { closedPortEndpoint, pipeline } from "./pipeline.ts";
+
+function endSpans(tracer: Tracer, count: number, prefix = "s"): void {
+  for (let i = 0; i < count; i++) tracer.startSpan(`${prefix}${i}`, {}, ROOT_CONTEXT).end();
+}
+
+/** A server answering every request with `status`; counts the requests. */
+function statusServer(status: number) {
+  let requests = 0;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    requests++;
+    await req.arrayBuffer();
+    return new Response("collector trouble", { status });
+  });
+  return {
+    endpoint: `http://127.0.0.1:${server.addr.port}`,
+    get requests() {
+      return requests;
+    },
+    close: () => server.shutdown(),
+  };
+}
+
+Deno.test("a full queue drops new spans and counts them exactly", async () => {
+  const receiver = startOtlpReceiver();
+  try {
+    const { exporter, provider } = pipeline(receiver.endpoint, undefined, {
+      maxQueueSize: 4,
+      maxExportBatchSize: 3,
+      scheduledDelayMs: 60_000,
+    });
+    // All ended in one go: the export that the third span schedules cannot run in between.
+    endSpans(provider.getTracer("ferry"), 10);
+    assert.equal(exporter.queued, 4);
+    assert.equal(exporter.dropped, 6);
+    await exporter.shutdown();
+    assert.equal(exporter.exported, 4);
+    assert.equal(receiver.traceExports, 2); // a full batch of 3, then the flushed 1
+    assert.deepEqual(receiver.spans.map((s) => s.name), ["s0", "s1", "s2", "s3"]);
+  } finally {
+    await receiver.close();
+  }
+});
+
+Deno.test("a full batch is exported without waiting for the scheduled delay", async () => {
+  const receiver = startOtlpReceiver();
+  try {
+    const { exporter, provider } = pipeline(receiver.endpoint, undefined, {
+      maxExportBatchSize: 5,
+      scheduledDelayMs: 600_000,
+    });
+    endSpans(provider.getTracer("ferry"), 7);
+    // Only the full batch goes: the remaining 2 wait for the (10-minute) timer or a flush.
+    await receiver.waitFor("a batch of 5", (s) => s.length === 5 ? s : undefined);
+    assert.equal(receiver.traceExports, 1);
+    assert.equal(exporter.queued, 2);
+    await exporter.shutdown();
+    assert.equal(receiver.spans.length, 7);
+    assert.equal(exporter.exported, 7);
+  } finally {
+    await receiver.close();
+  }
+});
+
+Deno.test("a partial batch is exported when the scheduled delay passes", async () => {
+  const receiver = startOtlpReceiver();
+  try {
+    const { exporter, provider } = pipeline(receiver.endpoint, undefined, {
+      scheduledDelayMs: 1,
+    });
+    endSpans(provider.getTracer("ferry"), 2);
+    await receiver.waitFor("both spans, unflushed", (s) => s.length === 2 ? s : undefined);
+    assert.equal(exporter.queued, 0);
+    await exporter.shutdown();
+  } finally {
+    await receiver.close();
+  }
+});
+
+Deno.test("forceFlush exports everything queued, in batches, and resolves after", async () => {
+  const receiver = startOtlpReceiver();
+  try {
+    const { exporter, provider } = pipeline(receiver.endpoint, undefined, {
+      maxExportBatchSize: 4,
+      scheduledDelayMs: 600_000,
+    });
+    endSpans(provider.getTracer("ferry"), 10);
+    await exporter.forceFlush();
+    assert.equal(receiver.spans.length, 10);
+    assert.equal(receiver.traceExports, 3); // 4 + 4 + 2
+    assert.equal(exporter.exported, 10);
+    // Nothing queued: resolves at once, exports nothing.
+    await exporter.forceFlush();
+    assert.equal(receiver.traceExports, 3);
+    await exporter.shutdown();
+  } finally {
+    await receiver.close();
+  }
+});
+
+Deno.test("forceFlush called twice concurrently resolves both after one export each", async () => {
+  const receiver = startOtlpReceiver();
+  try {
+    const { exporter, provider } = pipeline(receiver.endpoint);
+    const tracer = provider.getTracer("ferry");
+    endSpans(tracer, 3, "a");
+    const first = exporter.forceFlush();
+    endSpans(tracer, 2, "b");
+    const second = exporter.forceFlush();
+    await Promise.all([first, second]);
+    assert.equal(exporter.exported, 5);
+    assert.equal(receiver.spans.length, 5);
+    await exporter.shutdown();
+  } finally {
+    await receiver.close();
+  }
+});
+
+Deno.test("after shutdown new spans are refused and counted as dropped", async () => {
+  const receiver = startOtlpReceiver();
+  try {
+    const { exporter, provider } = pipeline(receiver.endpoint);
+    const tracer = provider.getTracer("ferry");
+    endSpans(tracer, 2);
+    await exporter.shutdown();
+    assert.equal(exporter.exported, 2);
+    endSpans(tracer, 3);
+    assert.equal(exporter.dropped, 3);
+    assert.equal(exporter.queued, 0);
+    await exporter.forceFlush();
+    assert.equal(receiver.spans.length, 2);
+  } finally {
+    await receiver.close();
+  }
+});
+
+Deno.test("an export to a closed port counts a failure, drops the batch and does not throw", async () => {
+  const { exporter, provider } = pipeline(closedPortEndpoint());
+  endSpans(provider.getTracer("ferry"), 3);
+  await exporter.forceFlush();
+  assert.equal(exporter.failedExports, 1);
+  assert.equal(exporter.failedSpans, 3);
+  assert.equal(exporter.exported, 0);
+  assert.equal(exporter.queued, 0);
+  await exporter.shutdown();
+});
+
+Deno.test("a collector answering 500 is counted as a failed export, without retries", async () => {
+  const collector = statusServer(500);
+  try {
+    const { exporter, provider } = pipeline(collector.endpoint, undefined, {
+      maxExportBatchSize: 2,
+    });
+    endSpans(provider.getTracer("ferry"), 3);
+    await exporter.shutdown();
+    assert.equal(collector.requests, 2);
+    assert.equal(exporter.failedExports, 2);
+    assert.equal(exporter.failedSpans, 3);
+    assert.equal(exporter.exported, 0);
+  } finally {
+    await collector.close();
+  }
+});
+
+Deno.test("an export that outlives its timeout is abandoned and counted as failed", async () => {
+  let arrived!: () => void;
+  const requestArrived = new Promise<void>((resolve) => arrived = resolve);
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => release = resolve);
+  // Answers only after the exporter has given up on the request.
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    arrived();
+    await req.arrayBuffer();
+    await released;
+    return new Response(null, { status: 200 });
+  });
+  try {
+    const { exporter, provider } = pipeline(`http://127.0.0.1:${server.addr.port}`, undefined, {
+      exportTimeoutMs: 50,
+    });
+    endSpans(provider.getTracer("ferry"), 1);
+    const flushed = exporter.forceFlush();
+    await requestArrived;
+    await flushed;
+    assert.equal(exporter.failedExports, 1);
+    assert.equal(exporter.exported, 0);
+    await exporter.shutdown();
+  } finally {
+    release();
+    await server.shutdown();
+  }
+});
+
+Deno.test("exports go out with the configured headers and a JSON content type", async () => {
+  const seen: Headers[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    seen.push(req.headers);
+    await req.arrayBuffer();
+    return Response.json({});
+  });
+  try {
+    const { exporter, provider } = pipeline(`http://127.0.0.1:${server.addr.port}`, undefined, {
+      headers: { authorization: "Bearer t0ken", "x-tenant": "a b" },
+    });
+    endSpans(provider.getTracer("ferry"), 1);
+    await exporter.shutdown();
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0].get("content-type"), "application/json");
+    assert.equal(seen[0].get("authorization"), "Bearer t0ken");
+    assert.equal(seen[0].get("x-tenant"), "a b");
+    assert.equal(exporter.exported, 1);
+  } finally {
+    await server.shutdown();
+  }
+});
