@@ -43,7 +43,7 @@ export function refuse(
   refusal: Refusal,
 ): Response {
   failures.labels(policy, refusal.reason).inc();
-  recordRejection(policy, refusal.reason, refusal.status);
+  recordRejection(state, policy, refusal.reason, refusal.status);
   const headers: Record<string, string> = { "cache-control": "no-store" };
   if (refusal.challenge) headers["www-authenticate"] = refusal.challenge;
   return problem(

@@ -169,6 +169,28 @@ export class GatewayMetrics {
     });
   }
 
+  /**
+   * Exposes what Ferry's trace exporter did with ended spans, read from its counters on each
+   * scrape: a queue that overflows drops spans, and that must be visible somewhere.
+   */
+  watchTraceExport(
+    exporter: { exported: number; dropped: number; failedSpans: number },
+  ): void {
+    new Counter({
+      name: "ferry_trace_spans_total",
+      help: "Ended spans by what Ferry's OTLP exporter did with them: exported, dropped " +
+        "(queue full) or failed (the collector refused or could not be reached).",
+      labelNames: ["result"],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.labels("exported").inc(exporter.exported);
+        this.labels("dropped").inc(exporter.dropped);
+        this.labels("failed").inc(exporter.failedSpans);
+      },
+    });
+  }
+
   /** Records one finished request. */
   observe(route: string, method: string, status: number, seconds: number): RouteSeries {
     const r = this.route(route);

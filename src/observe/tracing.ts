@@ -33,6 +33,8 @@ const headerGetter = {
 export interface TracePipeline {
   /** Exports every span ended so far; resolves when done. */
   forceFlush(): Promise<void>;
+  /** What became of the spans ended so far. */
+  readonly exporter: { exported: number; dropped: number; failedSpans: number };
 }
 
 /** The gateway's tracing, on or off for its whole life. */
@@ -72,16 +74,28 @@ export class Tracing {
       },
     }, parent);
     try {
+      // Ferry's pipeline: the span travels explicitly (in ProxyState) to the attempts and the
+      // policies, which saves entering an async context per request (~2% of CPU measured).
+      if (this.pipeline) return await handle(span);
       return await context.with(trace.setSpan(parent, span), () => handle(span));
     } finally {
       span.end();
     }
   }
 
-  /** Opens a client span for one upstream attempt, a child of the current context. */
-  startAttempt(name: string, attributes: Attributes): { span: Span; context: Context } {
-    const span = this.#tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes });
-    return { span, context: trace.setSpan(context.active(), span) };
+  /**
+   * Opens a client span for one upstream attempt, a child of `parent` (the request's server
+   * span) or else of the current context.
+   */
+  startAttempt(
+    name: string,
+    attributes: Attributes,
+    parent: Span | undefined,
+  ): { span: Span; context: Context } {
+    const active = context.active();
+    const parentContext = parent ? trace.setSpan(active, parent) : active;
+    const span = this.#tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes }, parentContext);
+    return { span, context: trace.setSpan(parentContext, span) };
   }
 
   /**
@@ -137,9 +151,14 @@ export function currentTraceId(): string | undefined {
   return id && id !== "00000000000000000000000000000000" ? id : undefined;
 }
 
-/** Records a policy's refusal on the current span (a span event). */
-export function recordRejection(policy: string, reason: string, status: number): void {
-  trace.getActiveSpan()?.addEvent("ferry.policy.rejected", {
+/** Records a policy's refusal on the request's server span (a span event). */
+export function recordRejection(
+  state: { span?: Span } | undefined,
+  policy: string,
+  reason: string,
+  status: number,
+): void {
+  (state?.span ?? trace.getActiveSpan())?.addEvent("ferry.policy.rejected", {
     "ferry.policy": policy,
     "ferry.reason": reason,
     "http.response.status_code": status,

@@ -109,10 +109,11 @@ export function createFaultMiddleware(
     const abort = aborts?.next() ?? false;
     if (delay) await sleep(delayMs);
     if (abort) {
-      const { requestId, match } = c.get("proxy");
+      const state = c.get("proxy");
+      const { requestId, match } = state;
       const detail = options.abort!.detail ??
         `route "${match.route.config.name}" injected this fault (a fault policy)`;
-      recordRejection("fault", "fault_injected", options.abort!.status);
+      recordRejection(state, "fault", "fault_injected", options.abort!.status);
       return problem(options.abort!.status, "fault-injected", detail, requestId, ABORT_HEADER);
     }
     await next();

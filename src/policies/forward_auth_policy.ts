@@ -122,9 +122,9 @@ export function createForwardAuthMiddleware(
   const settings = settingsOf(options);
   const failures = authFailures(env);
   // Counted and put on the trace span like every identity policy's refusal (see `refuse`).
-  const refused = (reason: string, status: number) => {
+  const refused = (state: ProxyState, reason: string, status: number) => {
     failures.labels(KIND, reason).inc();
-    recordRejection(KIND, reason, status);
+    recordRejection(state, KIND, reason, status);
   };
   // One pooled client per gateway, shared by every route and reload, closed at shutdown.
   const client = env.shared("forwardAuth:http-client", () => Deno.createHttpClient({}));
@@ -142,7 +142,7 @@ export function createForwardAuthMiddleware(
     });
 
     if (verdict.kind === "unavailable") {
-      refused(verdict.reason, 503);
+      refused(state, verdict.reason, 503);
       if (!unavailable) {
         unavailable = true;
         env.logger.log("warn", "forward auth service unavailable: refusing requests", {
@@ -167,7 +167,7 @@ export function createForwardAuthMiddleware(
 
     if (verdict.kind === "deny") {
       // Bounded: one label per status class, whatever the auth service answers.
-      refused(`denied_${Math.floor(verdict.status / 100)}xx`, verdict.status);
+      refused(state, `denied_${Math.floor(verdict.status / 100)}xx`, verdict.status);
       if (verdict.body === undefined) {
         env.logger.log("warn", "forward auth denial body too large: sent without it", {
           url: settings.url,

@@ -81,7 +81,7 @@ export async function sendWithRetries(
         "url.full": `${target.address.origin}${request.path}`,
         "ferry.upstream": upstreamName,
         "ferry.attempt": attempt + 1,
-      });
+      }, state.span);
       span = attemptSpan.span;
       sent = { ...request, headers: tracing.inject(request.headers, attemptSpan.context) };
     }

@@ -82,6 +82,7 @@ export function createProxyHandler(
             forwarded: view,
             trustedPeer: forwarded.trusts(peer),
             upstreamPath: url.query ? `${url.path}?${url.query}` : url.path,
+            span,
           };
           res = await chains[match.route.config.index](req, info, state);
         }

@@ -1,3 +1,4 @@
+import type { Span } from "@opentelemetry/api";
 import type { RouteMatch } from "../routing/route_table.ts";
 import type { ForwardedView } from "./forwarded.ts";
 
@@ -23,6 +24,11 @@ export interface ProxyState {
    * "the incoming headers, unchanged", which saves a copy on the common path.
    */
   requestHeaders?: Headers;
+  /**
+   * The request's server span when tracing is on. Policies that want to annotate the trace use
+   * this: with Ferry's own exporter there is no active span in the async context.
+   */
+  span?: Span;
   /** The authenticated subject, for logs and traces (set by identity policies). */
   subject?: string;
   /**

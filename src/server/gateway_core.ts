@@ -69,6 +69,7 @@ export class GatewayCore {
     );
     this.upstreams = new UpstreamRegistry(reporter);
     this.tracing = tracingFromEnvironment(env, logger);
+    if (this.tracing.pipeline) this.metrics.watchTraceExport(this.tracing.pipeline.exporter);
     this.mirrors = new MirrorRegistry(this.metrics.registry, logger);
     this.metrics.watchLive(this.live);
   }

@@ -45,6 +45,8 @@ function recordingUpstream(
 interface TracedFerry {
   proc: DenoProcess;
   url: string;
+  /** The admin listener (`/metrics`). */
+  admin: string;
   /** SIGTERM, then the exit (which flushes the span exporter); asserts a clean exit. */
   stop(): Promise<void>;
 }
@@ -91,10 +93,11 @@ async function startTracedFerry(
   try {
     const line = await proc.waitForStderr(SERVING_LINE, 60_000);
     // The match starts at `"message"`: the rest of the JSON log line.
-    const { url } = JSON.parse(`{${line[0]}`) as { url: string };
+    const { url, admin } = JSON.parse(`{${line[0]}`) as { url: string; admin: string };
     return {
       proc,
       url,
+      admin,
       async stop() {
         proc.signal("SIGTERM");
         const exit = await proc.waitForExit(20_000);
@@ -252,6 +255,13 @@ for (const sink of SINKS) {
           [unsampled, items, retry, chaos, secure, refused, noRoute].map((r) => r.status),
           [200, 200, 200, 503, 200, 401, 404],
         );
+        if (sink.name === "Ferry's exporter") {
+          // Ferry's exporter reports what became of the spans; none were lost here.
+          const metrics = await (await fetch(`${ferry.admin}/metrics`)).text();
+          assert.match(metrics, /^ferry_trace_spans_total\{result="exported"\} \d+$/m);
+          assert.match(metrics, /^ferry_trace_spans_total\{result="dropped"\} 0$/m);
+          assert.match(metrics, /^ferry_trace_spans_total\{result="failed"\} 0$/m);
+        }
         await ferry.stop();
         for (const id of [ids.items, ids.retry, ids.chaos, ids.secure, ids.refused, ids.noRoute]) {
           await serverSpanOf(receiver, id);

@@ -74,32 +74,84 @@ function base64(bytes: Uint8Array): string {
 }
 
 /**
- * One span in OTLP/JSON form. Plain objects handed to `JSON.stringify` (which escapes what needs
- * escaping) measured faster than writing the JSON text by hand.
+ * Each attribute key's JSON prefix, `{"key":"http.route","value":{`, made once: a gateway's
+ * spans repeat the same few dozen keys, and escaping them again for every span was measurable.
+ * Bounded, since keys could in principle come from user data.
  */
-export function encodeSpan(span: RecordingSpan): Record<string, unknown> {
-  const out: Record<string, unknown> = {
-    traceId: span.context.traceId,
-    spanId: span.context.spanId,
-  };
-  if (span.parentSpanId !== "") out.parentSpanId = span.parentSpanId;
-  const traceState = span.context.traceState?.serialize();
-  if (traceState) out.traceState = traceState;
-  out.name = span.name;
-  out.kind = span.kind + 1; // the api's SpanKind starts at INTERNAL = 0, OTLP's at 1
-  out.startTimeUnixNano = epochNanos(span.startMs);
-  out.endTimeUnixNano = epochNanos(span.endMs);
-  out.attributes = encodeAttributes(span.attributes);
-  if (span.events !== undefined) {
-    out.events = span.events.map((event) => ({
-      timeUnixNano: epochNanos(event.timeMs),
-      name: event.name,
-      attributes: event.attributes === undefined ? [] : encodeAttributes(event.attributes),
-    }));
+const keyPrefixes = new Map<string, string>();
+const MAX_CACHED_KEYS = 1024;
+
+function keyPrefix(key: string): string {
+  let prefix = keyPrefixes.get(key);
+  if (prefix === undefined) {
+    prefix = `{"key":${JSON.stringify(key)},"value":{`;
+    if (keyPrefixes.size < MAX_CACHED_KEYS) keyPrefixes.set(key, prefix);
   }
-  out.status = span.statusMessage === undefined || span.statusMessage === ""
-    ? { code: span.statusCode }
-    : { code: span.statusCode, message: span.statusMessage };
+  return prefix;
+}
+
+/** One attribute value's `AnyValue` members as JSON text, or undefined when it has none. */
+function valueText(value: unknown): string | undefined {
+  switch (typeof value) {
+    case "string":
+      return `"stringValue":${JSON.stringify(value)}`;
+    case "boolean":
+      return value ? `"boolValue":true` : `"boolValue":false`;
+    case "number":
+      if (Number.isSafeInteger(value)) return `"intValue":"${value}"`;
+      if (Number.isFinite(value)) return `"doubleValue":${value}`;
+      break; // NaN and the infinities are strings: the general path below
+  }
+  const encoded = encodeValue(value);
+  if (encoded === undefined) return undefined;
+  const text = JSON.stringify(encoded);
+  return text.slice(1, -1); // the members, without the braces
+}
+
+/** Attributes as the text of an OTLP `KeyValue` array. */
+function attributesText(attributes: Attributes): string {
+  let out = "[";
+  let first = true;
+  for (const key in attributes) {
+    const value = valueText(attributes[key]);
+    if (value === undefined) continue;
+    out += (first ? "" : ",") + keyPrefix(key) + value + "}}";
+    first = false;
+  }
+  return out + "]";
+}
+
+/**
+ * One span as OTLP/JSON text. Written directly rather than built as objects for
+ * `JSON.stringify`: with the key prefixes cached this measured ~1.5× faster, and export encoding
+ * runs on the gateway's only thread. Ids and times are hex and digits (nothing to escape);
+ * every other string goes through `JSON.stringify`.
+ */
+export function encodeSpan(span: RecordingSpan): string {
+  let out = `{"traceId":"${span.context.traceId}","spanId":"${span.context.spanId}"`;
+  if (span.parentSpanId !== "") out += `,"parentSpanId":"${span.parentSpanId}"`;
+  const traceState = span.context.traceState?.serialize();
+  if (traceState) out += `,"traceState":${JSON.stringify(traceState)}`;
+  // The api's SpanKind starts at INTERNAL = 0, OTLP's at 1.
+  out += `,"name":${JSON.stringify(span.name)},"kind":${span.kind + 1}` +
+    `,"startTimeUnixNano":"${epochNanos(span.startMs)}"` +
+    `,"endTimeUnixNano":"${epochNanos(span.endMs)}"` +
+    `,"attributes":${attributesText(span.attributes)}`;
+  if (span.events !== undefined) {
+    out += `,"events":[`;
+    for (let i = 0; i < span.events.length; i++) {
+      const event = span.events[i];
+      out += `${i === 0 ? "" : ","}{"timeUnixNano":"${epochNanos(event.timeMs)}"` +
+        `,"name":${JSON.stringify(event.name)}` +
+        `,"attributes":${
+          event.attributes === undefined ? "[]" : attributesText(event.attributes)
+        }}`;
+    }
+    out += "]";
+  }
+  out += span.statusMessage === undefined || span.statusMessage === ""
+    ? `,"status":{"code":${span.statusCode}}}`
+    : `,"status":{"code":${span.statusCode},"message":${JSON.stringify(span.statusMessage)}}}`;
   return out;
 }
 
@@ -111,22 +163,23 @@ export function encodeExportRequest(
   resource: readonly OtlpKeyValue[],
   spans: readonly RecordingSpan[],
 ): string {
-  const byScope = new Map<InstrumentationScope, Record<string, unknown>[]>();
+  const byScope = new Map<InstrumentationScope, string[]>();
   for (const span of spans) {
     const group = byScope.get(span.scope);
     if (group === undefined) byScope.set(span.scope, [encodeSpan(span)]);
     else group.push(encodeSpan(span));
   }
-  const scopeSpans = [];
+  const scopeSpans: string[] = [];
   for (const [scope, encoded] of byScope) {
-    scopeSpans.push({
-      scope: scope.version === undefined
+    const scopeText = JSON.stringify(
+      scope.version === undefined
         ? { name: scope.name }
         : { name: scope.name, version: scope.version },
-      spans: encoded,
-    });
+    );
+    scopeSpans.push(`{"scope":${scopeText},"spans":[${encoded.join(",")}]}`);
   }
-  return JSON.stringify({ resourceSpans: [{ resource: { attributes: resource }, scopeSpans }] });
+  return `{"resourceSpans":[{"resource":{"attributes":${JSON.stringify(resource)}}` +
+    `,"scopeSpans":[${scopeSpans.join(",")}]}]}`;
 }
 
 /** The resource Ferry reports: the service, the SDK, and what `OTEL_RESOURCE_ATTRIBUTES` adds. */
