@@ -111,6 +111,40 @@ async function startTracedFerry(
   }
 }
 
+/**
+ * Runs `test` against a traced Ferry with one catch-all route to an "ok" upstream, exporting
+ * through `sink` with `otelEnv` added; everything is stopped afterwards.
+ */
+async function withOneRouteFerry(
+  sink: Sink,
+  otelEnv: Record<string, string>,
+  test: (
+    running: { ferry: TracedFerry; receiver: OtlpReceiver; api: TestUpstream },
+  ) => Promise<void>,
+): Promise<void> {
+  await withTempDir(async (dir) => {
+    const receiver = startOtlpReceiver();
+    const api = recordingUpstream(() => new Response("ok"));
+    let ferry: TracedFerry | undefined;
+    try {
+      ferry = await startTracedFerry(
+        dir,
+        {
+          ...baseConfig(dir),
+          upstreams: { api: { targets: [api.url] } },
+          routes: [{ name: "all", upstream: "api" }],
+        },
+        receiver,
+        { ...sink.env, ...otelEnv },
+      );
+      await test({ ferry, receiver, api });
+    } finally {
+      await ferry?.proc.dispose();
+      await Promise.all([receiver.close(), api.close()]);
+    }
+  });
+}
+
 /** A config file's base: ephemeral ports, an access log in `dir`, coloring on `x-env`. */
 function baseConfig(dir: string): Record<string, unknown> {
   return {
@@ -420,21 +454,10 @@ for (const sink of SINKS) {
   });
 
   Deno.test(`${sink.name}: traced ferry with always_off: no spans, the trace id still reaches the upstream`, async () => {
-    await withTempDir(async (dir) => {
-      const receiver = startOtlpReceiver();
-      const api = recordingUpstream(() => new Response("ok"));
-      let ferry: TracedFerry | undefined;
-      try {
-        ferry = await startTracedFerry(
-          dir,
-          {
-            ...baseConfig(dir),
-            upstreams: { api: { targets: [api.url] } },
-            routes: [{ name: "all", upstream: "api" }],
-          },
-          receiver,
-          { ...sink.env, OTEL_TRACES_SAMPLER: "always_off" },
-        );
+    await withOneRouteFerry(
+      sink,
+      { OTEL_TRACES_SAMPLER: "always_off" },
+      async ({ ferry, receiver, api }) => {
         const traceId = randomHex(16);
         const caller = randomHex(8);
         const res = await send(`${ferry.url}/x`, { traceparent: `00-${traceId}-${caller}-01` });
@@ -459,77 +482,48 @@ for (const sink of SINKS) {
         assert.equal(sent.traceId, traceId);
         assert.equal(sent.flags, "00");
         assert.notEqual(sent.parentId, caller);
-      } finally {
-        await ferry?.proc.dispose();
-        await Promise.all([receiver.close(), api.close()]);
-      }
-    });
+      },
+    );
   });
 
   Deno.test(`${sink.name}: traced ferry with traceidratio 0.5: the trace id decides, not the caller's flag`, async () => {
-    await withTempDir(async (dir) => {
-      const receiver = startOtlpReceiver();
-      const api = recordingUpstream(() => new Response("ok"));
-      let ferry: TracedFerry | undefined;
-      try {
-        ferry = await startTracedFerry(
-          dir,
-          {
-            ...baseConfig(dir),
-            upstreams: { api: { targets: [api.url] } },
-            routes: [{ name: "all", upstream: "api" }],
-          },
-          receiver,
-          { ...sink.env, OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.5" },
-        );
-        // The ratio sampler compares the trace id's random bits with the ratio: ids at the two
-        // extremes are decided the same way on every run (whichever half of the id it reads).
-        const low = "00000000000000010000000000000000";
-        const high = "ffffffffffffffffffffffffffffffff";
-        const caller = randomHex(8);
-        // The caller says "not sampled" for the low id and "sampled" for the high one; a plain
-        // ratio sampler (not parent-based) ignores both.
-        assert.equal(
-          (await send(`${ferry.url}/low`, { traceparent: `00-${low}-${caller}-00` })).status,
-          200,
-        );
-        assert.equal(
-          (await send(`${ferry.url}/high`, { traceparent: `00-${high}-${caller}-01` })).status,
-          200,
-        );
-        await ferry.stop();
+    await withOneRouteFerry(sink, {
+      OTEL_TRACES_SAMPLER: "traceidratio",
+      OTEL_TRACES_SAMPLER_ARG: "0.5",
+    }, async ({ ferry, receiver, api }) => {
+      // The ratio sampler compares the trace id's random bits with the ratio: ids at the two
+      // extremes are decided the same way on every run (whichever half of the id it reads).
+      const low = "00000000000000010000000000000000";
+      const high = "ffffffffffffffffffffffffffffffff";
+      const caller = randomHex(8);
+      // The caller says "not sampled" for the low id and "sampled" for the high one; a plain
+      // ratio sampler (not parent-based) ignores both.
+      assert.equal(
+        (await send(`${ferry.url}/low`, { traceparent: `00-${low}-${caller}-00` })).status,
+        200,
+      );
+      assert.equal(
+        (await send(`${ferry.url}/high`, { traceparent: `00-${high}-${caller}-01` })).status,
+        200,
+      );
+      await ferry.stop();
 
-        const server = await serverSpanOf(receiver, low);
-        assert.equal(server.parentSpanId, caller);
-        assert.equal(clientSpansUnder(receiver.spans, server).length, 1);
-        assert.deepEqual(inTrace(receiver.spans, high), [], "the high id is never sampled at 0.5");
-        const flags = api.received.map((r) => parseTraceparent(r.headers.get("traceparent")).flags);
-        assert.deepEqual(flags, ["01", "00"]);
-      } finally {
-        await ferry?.proc.dispose();
-        await Promise.all([receiver.close(), api.close()]);
-      }
+      const server = await serverSpanOf(receiver, low);
+      assert.equal(server.parentSpanId, caller);
+      assert.equal(clientSpansUnder(receiver.spans, server).length, 1);
+      assert.deepEqual(inTrace(receiver.spans, high), [], "the high id is never sampled at 0.5");
+      const flags = api.received.map((r) => parseTraceparent(r.headers.get("traceparent")).flags);
+      assert.deepEqual(flags, ["01", "00"]);
     });
   });
 
   Deno.test(`${sink.name}: traced ferry continues the caller's tracestate to the upstream`, async () => {
     // W3C Trace Context: a participant that continues a trace propagates `tracestate` (it may add
     // its own entry, never drop the others). Vendors keep routing and sampling data there.
-    await withTempDir(async (dir) => {
-      const receiver = startOtlpReceiver();
-      const api = recordingUpstream(() => new Response("ok"));
-      let ferry: TracedFerry | undefined;
-      try {
-        ferry = await startTracedFerry(
-          dir,
-          {
-            ...baseConfig(dir),
-            upstreams: { api: { targets: [api.url] } },
-            routes: [{ name: "all", upstream: "api" }],
-          },
-          receiver,
-          { ...sink.env, OTEL_TRACES_SAMPLER: "parentbased_always_on" },
-        );
+    await withOneRouteFerry(
+      sink,
+      { OTEL_TRACES_SAMPLER: "parentbased_always_on" },
+      async ({ ferry, receiver, api }) => {
         const traceId = randomHex(16);
         const res = await send(`${ferry.url}/x`, {
           traceparent: `00-${traceId}-${randomHex(8)}-01`,
@@ -541,11 +535,8 @@ for (const sink of SINKS) {
         const headers = api.received[0].headers;
         assert.equal(parseTraceparent(headers.get("traceparent")).traceId, traceId);
         assert.equal(headers.get("tracestate"), "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7");
-      } finally {
-        await ferry?.proc.dispose();
-        await Promise.all([receiver.close(), api.close()]);
-      }
-    });
+      },
+    );
   });
 }
 
