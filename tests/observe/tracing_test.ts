@@ -523,7 +523,7 @@ for (const sink of SINKS) {
     await withOneRouteFerry(
       sink,
       { OTEL_TRACES_SAMPLER: "parentbased_always_on" },
-      async ({ ferry, receiver, api }) => {
+      async ({ ferry, api }) => {
         const traceId = randomHex(16);
         const res = await send(`${ferry.url}/x`, {
           traceparent: `00-${traceId}-${randomHex(8)}-01`,
