@@ -48,5 +48,9 @@ Deno.test("keys separate user from password, and differ between caches", () => {
   assert.equal(cache.key("ana", "pw"), cache.key("ana", "pw"));
   const other = cacheAt(60_000, 10).cache;
   assert.notEqual(cache.key("ana", "pw"), other.key("ana", "pw"), "a random HMAC key per cache");
-  assert.ok(!cache.key("ana", "pw").includes("pw"));
+  // A digest, never the password itself (long enough that base64 cannot contain it by chance:
+  // a two-letter password did, about once in a hundred runs).
+  const password = "correct-horse-battery-staple";
+  assert.match(cache.key("ana", password), /^[A-Za-z0-9+/]{43}=$/);
+  assert.ok(!cache.key("ana", password).includes(password));
 });
