@@ -25,7 +25,11 @@ trap cleanup EXIT
 run() { # label, extra environment for the gateway, peers.sh options... -> prints the gateway row
   local label=$1 env=$2; shift 2
   echo "== $label" >&2
-  GATEWAY_CMD="cd $PWD && $env $base" bash "$peers" --only gateway "$@" | grep '^| gateway' | tee /dev/stderr
+  local row
+  row=$(GATEWAY_CMD="cd $PWD && $env $base" bash "$peers" --only gateway "$@" | grep '^| gateway')
+  # Not `tee /dev/stderr`: when stderr is a file, tee would reopen (and truncate) it.
+  echo "$row" >&2
+  echo "$row"
 }
 
 # compare ROUNDS "label|env" ... -- peers.sh options: each round runs every variant, in an order
