@@ -31,8 +31,8 @@ function randomHex(count: number): { hex: string; zero: boolean } {
   }
   offset = end;
   // Concatenation built a rope of 8 or 16 pieces. Converting it to a number (NaN, discarded)
-  // makes V8 flatten it in place, once, here; else every JSON.stringify of a batch flattens
-  // every id again, which measured as most of the export encoding time.
+  // makes V8 flatten it in place, once, here; else each use (the traceparent, each export
+  // batch) walks the rope again.
   Number(hex);
   result.hex = hex;
   result.zero = any === 0;

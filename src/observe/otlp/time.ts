@@ -31,7 +31,7 @@ export function epochNanos(relMs: number, origin: number = ORIGIN): string {
   if (ms < 0) return "0"; // before the epoch: only a nonsense input gets here
   if (ms === 0) return String(nanos);
   const text = `${ms}${String(nanos).padStart(6, "0")}`;
-  Number(text); // flattens the rope in place before JSON.stringify walks it (see ids.ts)
+  Number(text); // flattens the rope in place, once (see ids.ts)
   return text;
 }
 
