@@ -4,6 +4,8 @@
  * admin API and logs can name the config that is serving.
  */
 
+import { sha256Hex } from "./sha256_hex.ts";
+
 /**
  * JSON with object keys sorted at every depth. Keys whose value is `undefined` are left out, as
  * `JSON.stringify` does. Throws a TypeError on cycles and on values JSON cannot hold (functions,
@@ -44,7 +46,5 @@ function write(value: unknown, ancestors: Set<object>): string {
 
 /** SHA-256 of the canonical JSON of `value`, as lower-case hex. */
 export async function configHash(value: unknown): Promise<string> {
-  const bytes = new TextEncoder().encode(canonicalJson(value));
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+  return await sha256Hex(new TextEncoder().encode(canonicalJson(value)));
 }

@@ -5,6 +5,8 @@
  */
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { concatBytes } from "../proxy/bytes.ts";
+import { sha256Hex } from "./sha256_hex.ts";
 
 const FERRY_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const FERRY_OWN = [resolve(FERRY_ROOT, "mod.ts"), resolve(FERRY_ROOT, "src") + "/"];
@@ -61,12 +63,6 @@ export async function contentFingerprint(files: readonly string[]): Promise<stri
       parts.push(encoder.encode("\0missing"));
     }
   }
-  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    all.set(p, o);
-    o += p.length;
-  }
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", all));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+  const all = concatBytes(parts, parts.reduce((n, p) => n + p.length, 0));
+  return await sha256Hex(all as Uint8Array<ArrayBuffer>);
 }

@@ -5,6 +5,7 @@
  */
 import { basename, resolve } from "node:path";
 import { localImports } from "./local_imports.ts";
+import { sha256Hex } from "./sha256_hex.ts";
 
 /** What a loader needs to know about a config's nested modules before loading it. */
 export interface NestedModules {
@@ -31,7 +32,7 @@ export async function nestedModules(entry: string): Promise<NestedModules> {
       hashes.set(file, "missing"); // a missing import fails the load; creating it changes this
       continue;
     }
-    hashes.set(file, await sha256(bytes));
+    hashes.set(file, await sha256Hex(bytes));
     // Cheap filter first; `localImports` then says whether the mention is an import.
     if (new TextDecoder().decode(bytes).includes(basename(self))) mentionsEntry.push(file);
   }
@@ -40,9 +41,4 @@ export async function nestedModules(entry: string): Promise<NestedModules> {
     if ((await localImports(file)).includes(self)) importsEntry = true;
   }
   return { hashes, importsEntry };
-}
-
-async function sha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }
