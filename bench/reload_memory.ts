@@ -20,7 +20,11 @@
 import { join } from "node:path";
 import type { Logger } from "../src/observe/logger.ts";
 import { createGateway, serveFile } from "../src/server/gateway.ts";
-import { importInWorker, loaderWorkersStarted } from "../src/config/worker_import.ts";
+import {
+  importInWorker,
+  loaderWorkersRetired,
+  loaderWorkersStarted,
+} from "../src/config/worker_import.ts";
 
 const MOD_URL = new URL("../mod.ts", import.meta.url).href;
 
@@ -66,7 +70,10 @@ const silent: Logger = { log() {} };
 /** `gc` as `--v8-flags=--expose-gc` defines it, with the options V8 accepts. */
 type Gc = (options?: { type: "major"; execution: "sync"; flavor: "last-resort" }) => void;
 
-function sample(reloads: number): Sample {
+async function sample(reloads: number): Promise<Sample> {
+  // A retired loader Worker holds its isolate until its thread has exited: wait for that, so a
+  // sample taken just after a Worker was replaced does not count memory already being freed.
+  await loaderWorkersRetired();
   // With --v8-flags=--expose-gc, collect first so the sample shows what is retained. A plain
   // `gc()` leaves the young generation at the size V8 grew it to under the reload loop's
   // allocation rate (up to ~27 MB here, bounded, and given back when V8's memory reducer runs
@@ -86,11 +93,11 @@ async function measure(mode: Mode, reloads: number, at: Set<number>) {
   const workersBefore = loaderWorkersStarted();
   // Each step saves the other variant, then loads it; a sample follows the steps `at` names.
   const run = async (step: (n: number) => Promise<void>) => {
-    if (at.has(0)) samples.push(sample(0));
+    if (at.has(0)) samples.push(await sample(0));
     for (let n = 1; n <= reloads; n++) {
       await Deno.writeTextFile(path, showcaseConfig(n % 2));
       await step(n);
-      if (at.has(n)) samples.push(sample(n));
+      if (at.has(n)) samples.push(await sample(n));
     }
   };
   try {

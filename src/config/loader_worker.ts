@@ -23,6 +23,7 @@ export class LoaderWorker {
   #loads = 0;
   #alive = true;
   #pending: ((outcome: ImportOutcome) => void) | undefined;
+  readonly #exited = Promise.withResolvers<void>();
 
   constructor() {
     this.#worker = new Worker(TRAMPOLINE);
@@ -43,6 +44,7 @@ export class LoaderWorker {
     });
     this.#worker.on("exit", () => {
       this.#alive = false;
+      this.#exited.resolve();
       this.#settle({ ok: false, message: "the config loader stopped while loading" });
     });
   }
@@ -80,6 +82,14 @@ export class LoaderWorker {
       clearTimeout(timer);
       if (this.#alive) this.#worker.unref();
     });
+  }
+
+  /**
+   * Settles once the Worker's thread has exited and its isolate is gone. `terminate()` only
+   * asks for that; the memory is given back a little later, on the Worker's own thread.
+   */
+  get exited(): Promise<void> {
+    return this.#exited.promise;
   }
 
   /** Stops the Worker; its whole module graph goes with it. */

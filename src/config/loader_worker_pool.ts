@@ -38,6 +38,8 @@ export class ConfigLoaderPool {
   readonly #maxLoads: number;
   #idle: Reusable | undefined;
   #started = 0;
+  /** Workers told to stop whose threads have not exited yet. */
+  readonly #stopping = new Set<LoaderWorker>();
 
   constructor(maxLoadsPerWorker = DEFAULT_MAX_LOADS_PER_WORKER) {
     this.#maxLoads = maxLoadsPerWorker;
@@ -60,14 +62,33 @@ export class ConfigLoaderPool {
     const keep = !oneOff && outcome.ok && slot.worker.alive &&
       slot.worker.loads < this.#maxLoads && !this.#idle;
     if (keep) this.#idle = slot;
-    else slot.worker.terminate();
+    else this.#retire(slot.worker);
     return outcome;
   }
 
   /** Terminates the idle Worker, if any. Loads after this start a new one. */
   close(): void {
-    this.#idle?.worker.terminate();
+    if (this.#idle) this.#retire(this.#idle.worker);
     this.#idle = undefined;
+  }
+
+  /** Workers retired whose threads have not exited yet (for tests and measurements). */
+  get workersStopping(): number {
+    return this.#stopping.size;
+  }
+
+  /**
+   * Settles when every Worker this pool retired so far has exited. A memory measurement waits
+   * for it, so that it does not count an isolate that is still being torn down.
+   */
+  async retired(): Promise<void> {
+    await Promise.all([...this.#stopping].map((worker) => worker.exited));
+  }
+
+  #retire(worker: LoaderWorker): void {
+    worker.terminate();
+    this.#stopping.add(worker);
+    worker.exited.then(() => this.#stopping.delete(worker));
   }
 
   /** The idle Worker if every nested module it cached is unchanged, else a new one. */
@@ -75,7 +96,7 @@ export class ConfigLoaderPool {
     const idle = this.#idle;
     this.#idle = undefined;
     if (idle?.worker.alive && isCurrent(idle.seen, hashes)) return idle;
-    idle?.worker.terminate();
+    if (idle) this.#retire(idle.worker);
     return this.#start();
   }
 

@@ -20,3 +20,11 @@ export function importInWorker(absolutePath: string, timeoutMs = 10_000): Promis
 export function loaderWorkersStarted(): number {
   return pool.workersStarted;
 }
+
+/**
+ * Settles when every loader Worker retired so far has exited (for the memory bench: a Worker
+ * being torn down still holds its isolate's memory).
+ */
+export function loaderWorkersRetired(): Promise<void> {
+  return pool.retired();
+}

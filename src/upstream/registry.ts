@@ -13,7 +13,10 @@ import { UpstreamRuntime } from "./upstream.ts";
 
 /** Keeps upstream runtimes by name and config. */
 export class UpstreamRegistry {
-  readonly #live = new Map<string, { key: string; runtime: UpstreamRuntime }>();
+  /** Every runtime not yet retired, with the config key it was built from. */
+  readonly #open = new Map<UpstreamRuntime, string>();
+  /** By name, the runtime the latest snapshot (or the one being built) uses. */
+  readonly #current = new Map<string, UpstreamRuntime>();
 
   /** `events` hears every upstream's retries, ejections, health and circuit changes. */
   constructor(private readonly events: UpstreamEvents = ignoreUpstreamEvents) {}
@@ -21,8 +24,8 @@ export class UpstreamRegistry {
   /** The runtime for `config`: the existing one when its config is unchanged, else a new one. */
   obtain(config: NormalizedUpstream): UpstreamRuntime {
     const key = JSON.stringify(config);
-    const existing = this.#live.get(config.name);
-    if (existing?.key === key) return existing.runtime;
+    const existing = this.#current.get(config.name);
+    if (existing && this.#open.get(existing) === key) return existing;
     const targets = config.targets.map((t) => new Target(t.url, t.weight));
     const runtime = new UpstreamRuntime(
       config,
@@ -35,33 +38,40 @@ export class UpstreamRegistry {
       new FetchClient(),
       this.events,
     );
-    this.#live.set(config.name, { key, runtime });
+    // The runtime it replaces stays open (the serving snapshot still uses it) until
+    // `retainOnly` retires it.
+    this.#current.set(config.name, runtime);
+    this.#open.set(runtime, key);
     return runtime;
   }
 
   /**
-   * Forgets runtimes not in `keep` and returns them, so the caller can close them once the
-   * snapshots using them have drained.
+   * Makes `keep` (the upstreams of the snapshot now serving) the current runtimes, and returns
+   * every other open one: those a reload replaced or removed, for the caller to close once the
+   * snapshots using them have drained, or those a build that failed created, to close now.
    */
   retainOnly(keep: ReadonlySet<UpstreamRuntime>): UpstreamRuntime[] {
     const retired: UpstreamRuntime[] = [];
-    for (const [name, entry] of this.#live) {
-      if (!keep.has(entry.runtime)) {
-        retired.push(entry.runtime);
-        this.#live.delete(name);
+    for (const runtime of this.#open.keys()) {
+      if (!keep.has(runtime)) {
+        retired.push(runtime);
+        this.#open.delete(runtime);
       }
     }
+    this.#current.clear();
+    for (const runtime of keep) this.#current.set(runtime.config.name, runtime);
     return retired;
   }
 
-  /** The live runtimes (admin `/upstreams`, metrics). */
+  /** The current runtimes (admin `/upstreams`, metrics). */
   runtimes(): IterableIterator<UpstreamRuntime> {
-    return [...this.#live.values()].map((e) => e.runtime).values();
+    return [...this.#current.values()].values();
   }
 
-  /** Closes every runtime (shutdown). */
+  /** Closes every open runtime (shutdown). */
   closeAll(): void {
-    for (const { runtime } of this.#live.values()) runtime.close();
-    this.#live.clear();
+    for (const runtime of this.#open.keys()) runtime.close();
+    this.#open.clear();
+    this.#current.clear();
   }
 }

@@ -14,6 +14,7 @@ export class UpstreamRuntime {
   /** First-attempt timeouts; later attempts get what is left of `totalMs`. */
   readonly timeouts: ExchangeTimeouts;
   readonly resilience: Resilience;
+  #closed = false;
 
   constructor(
     readonly config: NormalizedUpstream,
@@ -39,7 +40,13 @@ export class UpstreamRuntime {
     return target.address.protocol === "https:" ? this.https : this.http;
   }
 
+  /** True once `close` ran: a reload retired this runtime, or the gateway shut down. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   close(): void {
+    this.#closed = true;
     this.resilience.close();
     this.http.close();
     this.https.close();

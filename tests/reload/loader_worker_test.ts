@@ -91,6 +91,23 @@ Deno.test("loader: after maxLoadsPerWorker loads the Worker is replaced", async 
   });
 });
 
+Deno.test("loader: retired() settles once every replaced or closed Worker has exited", async () => {
+  await withPool(2, async (pool, dir) => {
+    const config = dir.path("ferry.config.ts");
+    for (let v = 1; v <= 3; v++) {
+      await save(config, `export default { config: ${v} };\n`);
+      value(await pool.load(config, LOAD_TIMEOUT_MS));
+    }
+    pool.close();
+    // Two Workers were told to stop: the first after 2 loads (it may be gone by now), the
+    // second by close just above, whose thread still holds its isolate until it has exited.
+    assert.equal(pool.workersStarted, 2);
+    assert.ok(pool.workersStopping >= 1);
+    await pool.retired();
+    assert.equal(pool.workersStopping, 0);
+  });
+});
+
 Deno.test("loader: a module that never finishes loading times out, and the next load works", async () => {
   await withPool(undefined, async (pool, dir) => {
     const config = dir.path("ferry.config.ts");

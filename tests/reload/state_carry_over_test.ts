@@ -5,21 +5,28 @@
  * with an identical config swaps nothing.
  */
 import assert from "node:assert/strict";
+import process from "node:process";
 import { ConfigError } from "../../src/config/config_error.ts";
 import { MemoryLogger } from "../../src/observe/logger.ts";
 import { createGateway, type Gateway } from "../../src/server/gateway.ts";
+import { basicAuth } from "../../mod.ts";
 import { startUpstream, type TestUpstream } from "../helpers/gateway.ts";
+import { pollUntil } from "../helpers/process.ts";
 
 /** Two upstreams on the same server, one route each; `bPath` and `apiConnect` vary per test. */
-function config(upstreamUrl: string, opts: { bPath?: string; apiConnect?: string } = {}) {
+function config(
+  upstreamUrl: string,
+  opts: { bPath?: string; apiConnect?: string; grace?: string; bUse?: unknown[] } = {},
+) {
   return {
+    reload: { streamGrace: opts.grace ?? "30s" },
     upstreams: {
       api: { targets: [upstreamUrl], timeouts: { connect: opts.apiConnect ?? "5s" } },
       other: { targets: [upstreamUrl] },
     },
     routes: [
       { name: "a", match: { path: "/a/*" }, upstream: "api" },
-      { name: "b", match: { path: opts.bPath ?? "/b/*" }, upstream: "other" },
+      { name: "b", match: { path: opts.bPath ?? "/b/*" }, upstream: "other", use: opts.bUse },
     ],
   };
 }
@@ -30,11 +37,17 @@ async function status(gw: Gateway, path: string): Promise<number> {
   return res.status;
 }
 
-async function withGateway(body: (gw: Gateway, upstream: TestUpstream) => Promise<void>) {
+async function withGateway(
+  body: (gw: Gateway, upstream: TestUpstream) => Promise<void>,
+  grace?: string,
+) {
   const upstream = startUpstream(() => new Response("ok"));
   let gw: Gateway | undefined;
   try {
-    gw = await createGateway(config(upstream.url), { logger: new MemoryLogger() });
+    gw = await createGateway(config(upstream.url, { grace }), {
+      logger: new MemoryLogger(),
+      env: () => undefined,
+    });
     await body(gw, upstream);
   } finally {
     await gw?.close();
@@ -111,5 +124,55 @@ Deno.test("reload: an invalid config passed to reload() throws ConfigError and k
     const metrics = await gw.metrics.text();
     assert.match(metrics, /^ferry_config_reloads_total\{result="error"\} 1$/m);
     assert.match(metrics, /^ferry_config_info\{version="1",/m);
+  });
+});
+
+Deno.test("reload: a reload that retires nothing leaves no grace-period timer behind", async () => {
+  await withGateway(async (gw, upstream) => {
+    // Each pending timer would hold that reload's state for the whole grace period (30 s), so
+    // reloads in quick succession would pile up snapshots.
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+    const before = timers();
+    for (let i = 0; i < 5; i++) {
+      const result = await gw.reload(config(upstream.url, { bPath: `/b${i}/*` }));
+      assert.equal(result.changed, true);
+    }
+    assert.equal(timers(), before);
+    // A reload that does retire something (the changed upstream) still schedules its close.
+    await gw.reload(config(upstream.url, { apiConnect: "3s" }));
+    assert.equal(timers(), before + 1);
+  });
+});
+
+Deno.test("reload: the runtime of a changed upstream is closed once the grace period ends", async () => {
+  await withGateway(async (gw, upstream) => {
+    const old = gw.snapshot.upstreams.get("api")!;
+    await gw.reload(config(upstream.url, { apiConnect: "3s", grace: "20ms" }));
+    // Requests still running on the old snapshot may use it until then.
+    assert.equal(old.closed, false);
+    await pollUntil("the old runtime closed", () => Promise.resolve(old.closed));
+    assert.equal(gw.snapshot.upstreams.get("api")!.closed, false);
+    assert.equal(await status(gw, "/a/x"), 200);
+  }, "20ms");
+});
+
+Deno.test("reload: a config whose policy fails to build keeps the serving upstreams open and in use", async () => {
+  await withGateway(async (gw, upstream) => {
+    const serving = gw.snapshot.upstreams.get("api")!;
+    // The upstream change is built first; then the policy refuses (its secret is unset).
+    const broken = config(upstream.url, {
+      apiConnect: "3s",
+      bUse: [basicAuth({ realm: "r", usersEnv: "FERRY_TEST_UNSET_USERS" })],
+    });
+    await assert.rejects(gw.reload(broken), /FERRY_TEST_UNSET_USERS is not set or is empty/);
+    assert.equal(gw.snapshot.upstreams.get("api"), serving);
+    assert.equal(serving.closed, false);
+    assert.equal(await status(gw, "/a/x"), 200);
+    // The same upstream change, now with a valid config, gets a runtime of its own.
+    await gw.reload(config(upstream.url, { apiConnect: "3s" }));
+    const next = gw.snapshot.upstreams.get("api")!;
+    assert.notEqual(next, serving);
+    assert.equal(next.closed, false);
+    assert.equal(await status(gw, "/a/x"), 200);
   });
 });
