@@ -53,10 +53,12 @@ export class Tracing {
 
   /**
    * Runs `handle` with the request's server span: Deno's when there is one, else a new one
-   * continuing the incoming trace headers. The span is ended here only when Ferry opened it.
+   * continuing the incoming trace headers, started at `startTime` (a `performance.now()`
+   * reading). The span is ended here only when Ferry opened it.
    */
   async withServerSpan(
     req: Request,
+    startTime: number,
     handle: (span: Span) => Promise<Response>,
   ): Promise<Response> {
     const active = trace.getActiveSpan();
@@ -65,6 +67,9 @@ export class Tracing {
     const url = splitUrl(req.url);
     const span = this.#tracer.startSpan(req.method, {
       kind: SpanKind.SERVER,
+      // Ferry's tracer reads a small number as a performance.now() reading, as the JS SDK
+      // does; Deno's tracer is left to take its own clock.
+      startTime: this.pipeline ? startTime : undefined,
       // What Deno's own server span records, minus the query (it may carry credentials).
       attributes: {
         "http.request.method": req.method,

@@ -5,6 +5,7 @@
  * throughput, and these concerns never vary by route. Hono comes in per route, for policies.
  */
 import type { AccessLog } from "../observe/access_log.ts";
+import { isoTime } from "../observe/iso_time.ts";
 import type { GatewayMetrics } from "../observe/metrics.ts";
 import type { Tracing } from "../observe/tracing.ts";
 import { type Span, SpanStatusCode } from "@opentelemetry/api";
@@ -43,8 +44,12 @@ export function createProxyHandler(
   deps: HandlerDeps,
 ): (req: Request, info?: unknown) => Promise<Response> {
   const { table, chains, forwarded, metrics, accessLog, tracing, colorHeaders } = deps;
-  const handle = async (req: Request, info: unknown, span?: Span): Promise<Response> => {
-    const started = performance.now();
+  const handle = async (
+    req: Request,
+    info: unknown,
+    started: number,
+    span?: Span,
+  ): Promise<Response> => {
     const requestId = requestIdFrom(req.headers.get("x-request-id"));
     const peer = (info as ConnInfo | undefined)?.remoteAddr?.hostname ?? "127.0.0.1";
     let routeName = NO_ROUTE;
@@ -101,7 +106,7 @@ export function createProxyHandler(
     if (span) describeSpan(span, req, res.status, routeName, requestId, state, colorHeaders);
     if (accessLog.enabled && accessLog.sampled()) {
       accessLog.write({
-        time: isoNow(),
+        time: isoTime(),
         requestId,
         traceId: span?.spanContext().traceId,
         route: routeName,
@@ -121,23 +126,15 @@ export function createProxyHandler(
     }
     return res;
   };
-  if (!tracing.enabled) return (req, info) => handle(req, info);
-  return (req, info) => tracing.withServerSpan(req, (span) => handle(req, info, span));
+  if (!tracing.enabled) return (req, info) => handle(req, info, performance.now());
+  return (req, info) => {
+    // One clock reading for both the span's start and the request's duration.
+    const started = performance.now();
+    return tracing.withServerSpan(req, started, (span) => handle(req, info, started, span));
+  };
 }
 
 const round = (ms: number) => Math.round(ms * 1000) / 1000;
-
-let isoMs = 0;
-let isoText = "";
-/** The time as ISO 8601, formatted once per millisecond however many requests end in it. */
-function isoNow(): string {
-  const ms = Date.now();
-  if (ms !== isoMs) {
-    isoMs = ms;
-    isoText = new Date(ms).toISOString();
-  }
-  return isoText;
-}
 
 /** The request's declared body length, or -1. */
 function contentLength(headers: Headers): number {

@@ -6,7 +6,6 @@
 import {
   type Context,
   createTraceState,
-  isSpanContextValid,
   type TextMapGetter,
   type TextMapPropagator,
   type TextMapSetter,
@@ -14,6 +13,7 @@ import {
 } from "@opentelemetry/api";
 import { ContextOnlySpan } from "./context_only_span.ts";
 import { BYTE_HEX } from "./ids.ts";
+import { validSpanContext } from "./valid_span_context.ts";
 
 const TRACEPARENT = "traceparent";
 const TRACESTATE = "tracestate";
@@ -41,8 +41,8 @@ export function parseTraceparent(
 /** W3C Trace Context propagator. */
 export class W3CTraceContextPropagator implements TextMapPropagator {
   inject(context: Context, carrier: unknown, setter: TextMapSetter): void {
-    const spanContext = trace.getSpanContext(context);
-    if (spanContext === undefined || !isSpanContextValid(spanContext)) return;
+    const spanContext = validSpanContext(context);
+    if (spanContext === undefined) return;
     setter.set(
       carrier,
       TRACEPARENT,

@@ -7,9 +7,7 @@
 import {
   type Context,
   context as contextApi,
-  isSpanContextValid,
   type Span,
-  type SpanContext,
   SpanKind,
   type SpanOptions,
   trace,
@@ -20,6 +18,7 @@ import { ContextOnlySpan } from "./context_only_span.ts";
 import { newSpanId, newTraceId } from "./ids.ts";
 import type { SpanSampler } from "./sampler.ts";
 import { type EndedSpanSink, type InstrumentationScope, RecordingSpan } from "./span.ts";
+import { validSpanContext } from "./valid_span_context.ts";
 
 /** What every tracer of a provider shares. */
 export interface TracerSetup {
@@ -37,7 +36,7 @@ export class FerryTracer implements Tracer {
   }
 
   startSpan(name: string, options?: SpanOptions, context?: Context): Span {
-    const parent = options?.root ? undefined : validParent(context ?? contextApi.active());
+    const parent = options?.root ? undefined : validSpanContext(context ?? contextApi.active());
     const traceId = parent === undefined ? newTraceId() : parent.traceId;
     const spanId = newSpanId();
     const traceState = parent?.traceState;
@@ -92,18 +91,6 @@ export class FerryTracer implements Tracer {
     const run = fn as (span: Span) => ReturnType<F>;
     return contextApi.with(trace.setSpan(base, span), run, undefined, span);
   }
-}
-
-/** The parent span context in `context`, when there is a valid one. */
-function validParent(context: Context): SpanContext | undefined {
-  const span = trace.getSpan(context);
-  if (span === undefined) return undefined;
-  // Spans of ours have well-formed ids (made here or checked by the propagator): skip the
-  // api's regexes, which would cost more than the rest of starting a span.
-  if (span instanceof RecordingSpan) return span.context;
-  if (span instanceof ContextOnlySpan) return span.spanContext();
-  const spanContext = span.spanContext();
-  return isSpanContextValid(spanContext) ? spanContext : undefined;
 }
 
 /** Hands out tracers that share one sampler and one exporter; one tracer per name and version. */
