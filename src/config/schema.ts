@@ -43,12 +43,29 @@ function checked<T extends z.ZodType>(
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 const DURATION = 'a duration like "250ms" or "5s"';
+/**
+ * The longest duration a config may name: what `setTimeout` can wait (2^31 - 1 ms, ~24.8 days).
+ * Longer, it warns and fires after 1 ms, so an idle timeout or a probe interval would turn into
+ * a busy loop.
+ */
+const MAX_DURATION_MS = 2 ** 31 - 1;
 const duration = checked(
   z.string({ error: expected(DURATION) }),
-  (text) =>
-    parseDuration(text) === undefined
-      ? `expected ${DURATION}, got ${describeValue(text)}`
-      : undefined,
+  (text) => {
+    const ms = parseDuration(text);
+    if (ms === undefined) return `expected ${DURATION}, got ${describeValue(text)}`;
+    if (ms > MAX_DURATION_MS) {
+      return `expected a duration of at most 596h (what a timer can wait), got ${
+        describeValue(text)
+      }`;
+    }
+    return undefined;
+  },
+);
+/** A duration that must not be zero: how often something repeats. */
+const period = checked(
+  duration,
+  (text) => parseDuration(text) === 0 ? `expected a duration above 0, got "${text}"` : undefined,
 );
 
 const PORT = "a port number from 0 to 65535";
@@ -229,7 +246,8 @@ const probePath = checked(
 
 const healthCheck = z.strictObject({
   path: probePath,
-  interval: duration.optional(),
+  // Zero would probe without pause, and the probe timeout (capped by the interval) be zero too.
+  interval: period.optional(),
   jitter: duration.optional(),
   timeout: duration.optional(),
   expectStatus: z.array(statusMatch, { error: expected("a list of statuses") }).min(1, {

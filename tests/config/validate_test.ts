@@ -246,6 +246,30 @@ Deno.test("weights are positive finite numbers", () => {
   assert.equal(config.upstreams.users.targets[0].weight, 0.5);
 });
 
+Deno.test("durations are at most what a timer can wait; a health-check interval is above 0", () => {
+  const users = (extra: Record<string, unknown>) =>
+    variant((c) => ((c.upstreams as Record<string, unknown>).users = {
+      targets: ["http://127.0.0.1:3001"],
+      ...extra,
+    }));
+  assertOneError(
+    users({ pool: { idleTimeout: "1000h" } }),
+    "upstreams.users.pool.idleTimeout",
+    'expected a duration of at most 596h (what a timer can wait), got "1000h"',
+  );
+  assertOneError(
+    users({ healthCheck: { path: "/healthz", interval: "0s" } }),
+    "upstreams.users.healthCheck.interval",
+    'expected a duration above 0, got "0s"',
+  );
+  const config = valid(users({
+    pool: { idleTimeout: "596h" },
+    healthCheck: { path: "/healthz", interval: "1ms" },
+  }));
+  assert.equal(config.upstreams.users.pool.idleTimeoutMs, 596 * 3_600_000);
+  assert.equal(config.upstreams.users.healthCheck?.intervalMs, 1);
+});
+
 Deno.test("durations must parse, and become milliseconds", () => {
   assertOneError(
     variant((c) => ((c.upstreams as Record<string, unknown>).users = {

@@ -11,6 +11,8 @@ import { UpstreamError } from "../client.ts";
 
 const enum State {
   Size,
+  /** Whitespace after the size digits: only more of it, ";" or the line end may follow. */
+  SizeBws,
   Extension,
   SizeLf,
   Data,
@@ -80,10 +82,30 @@ export class ChunkedDecoder {
           } else if (b === 13) {
             this.#state = State.SizeLf;
             i++;
-          } else if (b === 59 || b === 32 || b === 9) {
-            // ";" starts an extension; BWS may precede it.
+          } else if (b === 59) {
+            // ";" starts an extension.
             this.#state = State.Extension;
             this.#lineBytes = this.#digits;
+          } else if (b === 32 || b === 9) {
+            this.#state = State.SizeBws;
+            this.#lineBytes = this.#digits;
+          } else {
+            throw protocol("malformed chunk size");
+          }
+          break;
+        }
+        case State.SizeBws: {
+          // BWS may precede ";" (or, leniently, the line end), but "5 6" is no chunk size:
+          // reading it as 5 would frame the body differently from what the upstream meant.
+          const b = buf[i];
+          if (b === 59) {
+            this.#state = State.Extension;
+          } else if (b === 13) {
+            this.#state = State.SizeLf;
+            i++;
+          } else if (b === 32 || b === 9) {
+            if (++this.#lineBytes > MAX_SIZE_LINE) throw protocol("chunk size line too long");
+            i++;
           } else {
             throw protocol("malformed chunk size");
           }

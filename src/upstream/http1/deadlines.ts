@@ -8,7 +8,15 @@
  * unref'd timer is armed for the earliest head. When a head is removed early (the usual case: the
  * response came in time) the timer is left alone; it fires, finds nothing due and re-arms. It is
  * cleared as soon as no deadline is pending, so an idle client holds no timer.
+ *
+ * Lists are kept for reuse while there are few of them (a client sees a handful of durations:
+ * connect, per-try, idle, probe timeout). Retries are given whatever is left of the request's
+ * total time, so each brings a new duration; beyond `KEPT_LISTS`, a list is dropped as soon as
+ * it empties, or the map would grow to one list per millisecond of the total timeout.
  */
+
+/** Durations whose empty lists are kept for reuse; beyond this, empty lists are dropped. */
+const KEPT_LISTS = 8;
 
 /** Who gets told when a deadline passes. */
 export interface DeadlineOwner {
@@ -30,6 +38,8 @@ export class Deadline {
 class DeadlineList {
   head: Deadline | null = null;
   tail: Deadline | null = null;
+
+  constructor(readonly ms: number) {}
 }
 
 export class DeadlineQueue {
@@ -41,6 +51,11 @@ export class DeadlineQueue {
   #timerAt = Infinity;
   readonly #fire = () => this.#onTimer();
 
+  /** How many durations have a list (tests and diagnostics). */
+  get durations(): number {
+    return this.#lists.size;
+  }
+
   /** Arms `d` to fire `ms` from now. Durations that are not finite and positive never fire. */
   start(d: Deadline, ms: number): void {
     if (d.list !== null) this.stop(d);
@@ -49,7 +64,7 @@ export class DeadlineQueue {
     if (ms !== this.#lastMs || list === null) {
       list = this.#lists.get(ms) ?? null;
       if (list === null) {
-        list = new DeadlineList();
+        list = new DeadlineList(ms);
         this.#lists.set(ms, list);
       }
       this.#lastMs = ms;
@@ -77,6 +92,7 @@ export class DeadlineQueue {
     else d.next.prev = d.prev;
     d.prev = d.next = null;
     d.list = null;
+    if (list.head === null && this.#lists.size > KEPT_LISTS) this.#drop(list);
     if (--this.#pending === 0) this.#disarm();
   }
 
@@ -93,6 +109,16 @@ export class DeadlineQueue {
     }
     this.#pending = 0;
     this.#disarm();
+  }
+
+  /** Forgets an empty list; the next deadline of its duration gets a new one. */
+  #drop(list: DeadlineList): void {
+    this.#lists.delete(list.ms);
+    // The cache must not hand out a list the timer no longer looks at.
+    if (this.#lastList === list) {
+      this.#lastList = null;
+      this.#lastMs = -1;
+    }
   }
 
   #arm(at: number): void {

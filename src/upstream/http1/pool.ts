@@ -1,3 +1,4 @@
+import { timerDelay } from "../timer_limit.ts";
 import type { Connection } from "./connection.ts";
 
 /**
@@ -58,7 +59,9 @@ export class IdlePool {
   }
 
   #arm(ms: number): void {
-    this.#timer = setTimeout(this.#sweep, Math.max(1, ms));
+    // An idle timeout longer than a timer can wait is served in steps: the sweep re-arms for
+    // what is left.
+    this.#timer = setTimeout(this.#sweep, timerDelay(ms));
     Deno.unrefTimer(this.#timer as unknown as number);
   }
 

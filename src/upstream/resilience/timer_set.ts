@@ -3,19 +3,25 @@
  * steps), so that closing the upstream clears every one of them. Timers are unref'd: a gateway
  * that is otherwise done never stays alive for a health probe.
  */
+import { MAX_TIMER_MS } from "../timer_limit.ts";
+
 type Timer = ReturnType<typeof setTimeout>;
 
 export class TimerSet {
   readonly #ids = new Set<Timer>();
   #closed = false;
 
-  /** Runs `fn` once after `ms`. Returns an id for `cancel`. */
+  /**
+   * Runs `fn` once after `ms`. Returns an id for `cancel`. A delay past what `setTimeout` can
+   * wait (about 24.8 days) is shortened to that, not left to fire at once: for a health-check
+   * interval or an ejection, 24.8 days is as good as longer, and firing at once would spin.
+   */
   after(ms: number, fn: () => void): Timer | undefined {
     if (this.#closed) return undefined;
     const id = setTimeout(() => {
       this.#ids.delete(id);
       fn();
-    }, ms);
+    }, Math.min(ms, MAX_TIMER_MS));
     Deno.unrefTimer(id as unknown as number);
     this.#ids.add(id);
     return id;
