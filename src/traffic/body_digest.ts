@@ -52,15 +52,17 @@ export class BodyDigest {
     const raw = this.#hash.digest("hex");
     const bytes = this.#bytes;
     if (this.#kept === null) return { sha256: raw, bytes, jsonStripped: false };
-    let value: unknown;
+    let text: string;
     try {
-      value = JSON.parse(new TextDecoder().decode(concatBytes(this.#kept, bytes)));
+      const value = JSON.parse(new TextDecoder().decode(concatBytes(this.#kept, bytes)));
+      text = JSON.stringify(removeJsonFields(value, this.stripPaths));
     } catch {
-      return { sha256: raw, bytes, jsonStripped: false }; // says JSON, is not: compare as is
+      // Says JSON, is not (or is too odd to rebuild): compare as is. Never throw from here: the
+      // primary's digest is finished as the client reads the last of its body.
+      return { sha256: raw, bytes, jsonStripped: false };
     } finally {
       this.#kept = null;
     }
-    const text = JSON.stringify(removeJsonFields(value, this.stripPaths));
     const sha256 = createHash("sha256").update(text).digest("hex");
     return { sha256, bytes, jsonStripped: true };
   }

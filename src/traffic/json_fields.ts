@@ -13,19 +13,28 @@ export function compileJsonPaths(paths: readonly string[]): JsonPaths {
 
 /** Removes every path from `value` in place, and returns it. */
 export function removeJsonFields(value: unknown, paths: JsonPaths): unknown {
-  for (const path of paths) remove(value, path, 0);
+  for (const path of paths) remove(value, path);
   return value;
 }
 
-function remove(value: unknown, path: readonly string[], at: number): void {
-  if (Array.isArray(value)) {
-    for (const item of value) remove(item, path, at);
-    return;
+/**
+ * A walk with its own stack, not recursion: the body is an upstream's, and a small one can nest
+ * arrays ten thousand deep (`[[[[…]]]]` is 20 KB), which would overflow the call stack. That
+ * error would surface while the client's response is being hashed.
+ */
+function remove(root: unknown, path: readonly string[]): void {
+  const pending: { value: unknown; at: number }[] = [{ value: root, at: 0 }];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const { value, at } = next;
+    if (Array.isArray(value)) {
+      for (const item of value) pending.push({ value: item, at });
+      continue;
+    }
+    if (typeof value !== "object" || value === null) continue;
+    const record = value as Record<string, unknown>;
+    const key = path[at];
+    if (!Object.hasOwn(record, key)) continue;
+    if (at === path.length - 1) delete record[key];
+    else pending.push({ value: record[key], at: at + 1 });
   }
-  if (typeof value !== "object" || value === null) return;
-  const record = value as Record<string, unknown>;
-  const key = path[at];
-  if (!Object.hasOwn(record, key)) return;
-  if (at === path.length - 1) delete record[key];
-  else remove(record[key], path, at + 1);
 }

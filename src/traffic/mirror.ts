@@ -5,8 +5,9 @@
  * The client's response never waits for the mirror. The primary request is sent first; the
  * copy goes out beside it and is only counted, compared and logged. A mirror takes one of the
  * route's `maxConcurrent` slots until the shadow's answer is read (when comparing, until both
- * answers are). A request chosen while every slot is busy is not mirrored and counts as
- * dropped, so a slow or dead shadow costs a counter increment, never a queue.
+ * answers are), and no longer than the shadow's answer timeout after the primary's response is
+ * over (`mirror_lifetime.ts`). A request chosen while every slot is busy is not mirrored and
+ * counts as dropped, so a slow or dead shadow costs a counter increment, never a queue.
  *
  * Request bodies: a body with a Content-Length of at most `maxBodyBytes` is read once into bytes
  * and both sides get those bytes. A larger body, one of unknown length (chunked), a WebSocket
@@ -24,6 +25,7 @@ import type { UpstreamRuntime } from "../upstream/upstream.ts";
 import { BodyDigest, isJsonContentType } from "./body_digest.ts";
 import { admitToShadow, exchangeWithShadow, type ShadowSlot } from "./mirror_exchange.ts";
 import type { MirrorRegistry, MirrorRouteState } from "./mirror_registry.ts";
+import { MirrorLifetime } from "./mirror_lifetime.ts";
 import { observeBody } from "./observed_body.ts";
 import { headerMap, headersToMap, ResponseComparer, type ResponseFacts } from "./response_diff.ts";
 
@@ -63,10 +65,18 @@ export function withMirror(terminal: Terminal, mirror: RouteMirror): Terminal {
 /** What to do with the request body: nothing to copy, read it into bytes, or do not mirror. */
 type BodyPlan = "none" | "buffer" | "skip";
 
+/**
+ * Methods `new Request` refuses ("Method is forbidden") although `Deno.serve` accepts them. A
+ * buffered body means rebuilding the primary's Request, so such a request with a body is not
+ * mirrored: it is forwarded as it came.
+ */
+const UNBUILDABLE_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
+
 function bodyPlan(req: Request, limit: number): BodyPlan {
   if (req.headers.get("upgrade")?.toLowerCase() === "websocket") return "skip";
   if (req.body === null) return "none";
   if (req.bodyUsed || req.method === "GET" || req.method === "HEAD") return "skip";
+  if (UNBUILDABLE_METHODS.has(req.method.toUpperCase())) return "skip";
   const declared = req.headers.get("content-length");
   if (declared === null || Number(declared) > limit) return "skip";
   return "buffer";
@@ -106,28 +116,41 @@ async function mirrored(
       m.state.count("skipped");
       return problem(400, "bad-request", "the request body ended early", proxy.requestId);
     }
-    primaryReq = new Request(req.url, { method: req.method, headers: req.headers, body });
+    try {
+      primaryReq = new Request(req.url, { method: req.method, headers: req.headers, body });
+    } catch (error) {
+      // Whatever refused it, the slot and the shadow's admission were taken: give them back,
+      // or each such request would shrink the route's mirror capacity for good.
+      m.shadow.resilience.released(slot.admission);
+      m.state.release();
+      m.state.count("skipped");
+      throw error;
+    }
   }
   const mirrorRequestId = generateRequestId();
+  const lifetime = new MirrorLifetime(m.shadow.timeouts.totalMs);
   // The primary goes first; the mirror is started beside it and never awaited for the client.
   const primary = startTerminal(terminal, primaryReq, proxy);
-  const shadow = runMirror(m, slot, req, proxy, body, mirrorRequestId);
-  m.registry.track(shadow);
+  const shadow = runMirror(m, slot, req, proxy, body, mirrorRequestId, lifetime)
+    .finally(() => lifetime.finished());
+  m.registry.track(shadow, lifetime);
   const comparer = m.comparer;
-  if (comparer === null) {
-    void shadow.finally(() => m.state.release());
-    return primary;
-  }
-  // Comparing holds the slot until both answers are read, so the bodies kept for JSON field
-  // stripping are bounded by maxConcurrent too, not by how slowly clients read.
   let res: Response;
   try {
     res = await primary;
   } catch (error) {
-    void shadow.then(() => m.state.compared("error")).finally(() => m.state.release());
+    lifetime.primaryOver();
+    void shadow.then(() => comparer && m.state.compared("error")).finally(() => m.state.release());
     throw error;
   }
-  const observed = observePrimary(res, comparer);
+  // The primary's body is watched in every case: its end starts the mirror's last countdown.
+  const observed = observePrimary(res, comparer, proxy.bytesOut, () => lifetime.primaryOver());
+  if (comparer === null) {
+    void shadow.finally(() => m.state.release());
+    return observed.response;
+  }
+  // Comparing holds the slot until both answers are read, so the bodies kept for JSON field
+  // stripping are bounded by maxConcurrent too, not by how slowly clients read.
   void Promise.all([observed.facts, shadow])
     .then(([primaryFacts, outcome]) =>
       settleDiff(m, comparer, req, proxy, mirrorRequestId, primaryFacts, outcome)
@@ -153,6 +176,7 @@ async function runMirror(
   proxy: ProxyState,
   body: Uint8Array | null,
   mirrorRequestId: string,
+  lifetime: MirrorLifetime,
 ): Promise<ShadowOutcome> {
   try {
     const res = await exchangeWithShadow(m.shadow, slot, {
@@ -160,7 +184,7 @@ async function runMirror(
       proxy,
       body,
       mirrorRequestId,
-      signal: m.registry.signal,
+      signal: lifetime.signal,
     });
     m.state.count("sent");
     if (m.comparer === null) {
@@ -172,7 +196,9 @@ async function runMirror(
     await readInto(res.body, digest);
     return { facts: { status: res.status, headers, body: digest.finish() } };
   } catch (error) {
-    const message = error instanceof UpstreamError
+    const message = lifetime.cutShort
+      ? (lifetime.signal.reason as Error).message
+      : error instanceof UpstreamError
       ? `${error.kind}: ${error.message}`
       : error instanceof Error
       ? error.message
@@ -226,29 +252,61 @@ function digestFor(
 }
 
 /**
- * The client's response with its body hashed on the way out (streamed, never buffered beyond
- * the JSON capture limit), and the primary's facts once the client has read it all (`null` if
- * the body did not complete: nothing can be compared then).
+ * The client's response, its body passed through a watching stream (never buffered: pull-based,
+ * no queue): `over` is called once the body has ended, been cancelled or failed. When comparing,
+ * the body is also hashed on the way out (kept only up to the JSON capture limit), and `facts`
+ * gives the primary's facts once the client has read it all (`null` if the body did not
+ * complete: nothing can be compared then). Without a comparer, `facts` is always `null`.
+ *
+ * `knownLength` is the primary's body size when it arrived whole (forward records it). Its
+ * response carries no Content-Length then, because Deno.serve writes one for a byte body; the
+ * watching stream hides that size, so it is written here, or a mirrored route would answer
+ * chunked (and close-delimited to HTTP/1.0 clients) where an unmirrored one does not.
  */
 function observePrimary(
   res: Response,
-  comparer: ResponseComparer,
+  comparer: ResponseComparer | null,
+  knownLength: number | undefined,
+  over: () => void,
 ): { response: Response; facts: Promise<ResponseFacts | null> } {
-  const headers = headersToMap(res.headers);
-  const digest = digestFor(comparer, headers.get("content-type"), headers);
-  const facts = (): ResponseFacts => ({ status: res.status, headers, body: digest.finish() });
-  if (res.body === null) return { response: res, facts: Promise.resolve(facts()) };
+  let responseHeaders = res.headers;
+  if (res.body !== null && knownLength !== undefined && !responseHeaders.has("content-length")) {
+    responseHeaders = new Headers(responseHeaders);
+    responseHeaders.set("content-length", String(knownLength));
+  }
+  const headers = comparer ? headersToMap(responseHeaders) : undefined;
+  const digest = comparer ? digestFor(comparer, headers!.get("content-type"), headers!) : null;
+  // Never throws: a failure here must leave nothing to compare, not a promise that never
+  // settles (it would hold the route's mirror slot for good).
+  const facts = (): ResponseFacts | null => {
+    if (digest === null) return null;
+    try {
+      return { status: res.status, headers: headers!, body: digest.finish() };
+    } catch {
+      return null;
+    }
+  };
+  if (res.body === null) {
+    over();
+    return { response: res, facts: Promise.resolve(facts()) };
+  }
   let settle!: (value: ResponseFacts | null) => void;
   const done = new Promise<ResponseFacts | null>((resolve) => settle = resolve);
   const body = observeBody(res.body, {
-    chunk: (chunk) => digest.update(chunk),
-    end: () => settle(facts()),
-    abort: () => settle(null),
+    chunk: digest ? (chunk) => digest.update(chunk) : () => {},
+    end: () => {
+      over();
+      settle(facts());
+    },
+    abort: () => {
+      over();
+      settle(null);
+    },
   });
   const response = new Response(body, {
     status: res.status,
     statusText: res.statusText,
-    headers: res.headers,
+    headers: responseHeaders,
   });
   return { response, facts: done };
 }

@@ -15,6 +15,7 @@ import {
 import type { CounterSeries } from "../observe/hot_metrics.ts";
 import type { Difference } from "./response_diff.ts";
 import { ExactShare } from "./exact_share.ts";
+import type { MirrorLifetime } from "./mirror_lifetime.ts";
 
 /** One mismatch, as kept for admin `/mirror` and logged. */
 export interface MismatchRecord {
@@ -162,7 +163,7 @@ export class MirrorRegistry {
   readonly #routes = new Map<string, MirrorRouteState>();
   readonly #metrics: MirrorMetrics;
   readonly #abort = new AbortController();
-  readonly #running = new Set<Promise<unknown>>();
+  readonly #running = new Map<Promise<unknown>, MirrorLifetime>();
 
   constructor(registry: Registry, private readonly logger: Logger) {
     this.#metrics = new MirrorMetrics(
@@ -186,24 +187,24 @@ export class MirrorRegistry {
     return state;
   }
 
-  /** Aborted when the gateway closes: every mirror exchange listens to it. */
-  get signal(): AbortSignal {
-    return this.#abort.signal;
-  }
-
   get closed(): boolean {
     return this.#abort.signal.aborted;
   }
 
-  /** Keeps `work` (a mirror exchange) so that `close` can wait for it. */
-  track(work: Promise<unknown>): void {
-    this.#running.add(work);
+  /**
+   * Keeps `work` (a mirror exchange, which never rejects) so that `close` can abort it through
+   * its `lifetime` and wait for it. One tracked after closing began is aborted at once.
+   */
+  track(work: Promise<unknown>, lifetime: MirrorLifetime): void {
+    if (this.closed) lifetime.abort(this.#abort.signal.reason);
+    this.#running.set(work, lifetime);
     work.finally(() => this.#running.delete(work));
   }
 
   /** Aborts the mirrors in flight and waits for them to end. */
   async close(): Promise<void> {
     this.#abort.abort();
-    await Promise.allSettled([...this.#running]);
+    for (const lifetime of this.#running.values()) lifetime.abort(this.#abort.signal.reason);
+    await Promise.allSettled([...this.#running.keys()]);
   }
 }

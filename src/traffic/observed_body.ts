@@ -2,6 +2,10 @@
  * Passes a body stream through unchanged while telling an observer about every chunk and how
  * the stream ended. Pull-based with no queue of its own (high-water mark 0): a chunk is read
  * from the source only when the consumer asks, so nothing is buffered and backpressure holds.
+ *
+ * The observer only watches: an exception it throws is swallowed, so that it can neither break
+ * the body the consumer reads nor stop the stream from closing. After a `chunk` throws, the
+ * observer is told `abort` (what it saw is incomplete) and hears nothing more.
  */
 
 export interface BodyObserver {
@@ -21,7 +25,11 @@ export function observeBody(
   const settle = (report: () => void) => {
     if (settled) return;
     settled = true;
-    report();
+    try {
+      report();
+    } catch {
+      // The observer's own failure: the body still flows (see above).
+    }
   };
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
@@ -38,7 +46,13 @@ export function observeBody(
         controller.close();
         return;
       }
-      observer.chunk(next.value);
+      if (!settled) {
+        try {
+          observer.chunk(next.value);
+        } catch (error) {
+          settle(() => observer.abort(error));
+        }
+      }
       controller.enqueue(next.value);
     },
     cancel(reason) {
