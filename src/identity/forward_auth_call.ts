@@ -29,7 +29,7 @@ export type AuthVerdict =
     /** The body as sent, or `undefined` when it exceeded {@link MAX_DENIAL_BODY_BYTES}. */
     body: Uint8Array<ArrayBuffer> | undefined;
   }
-  | { kind: "unavailable"; reason: "timeout" | "unreachable"; error: string };
+  | { kind: "unavailable"; reason: "timeout" | "unreachable" | "invalid_answer"; error: string };
 
 /** Asks the auth service. Never throws. */
 export async function callAuthService(call: AuthCall): Promise<AuthVerdict> {
@@ -48,6 +48,16 @@ export async function callAuthService(call: AuthCall): Promise<AuthVerdict> {
       signal: deadline.signal,
       client: call.client,
     });
+    if (res.status > 599) {
+      // HTTP/1.1 lets a server send any three digits, but no response can carry 600–999 on to
+      // the client: it is no verdict at all, and fails closed like no answer.
+      await res.body?.cancel();
+      return {
+        kind: "unavailable",
+        reason: "invalid_answer",
+        error: `the auth service answered with status ${res.status}`,
+      };
+    }
     if (res.status >= 200 && res.status < 300) {
       await res.body?.cancel();
       return { kind: "allow", headers: res.headers };

@@ -147,6 +147,11 @@ export class JwksCache {
     return newer();
   }
 
+  /** Whether `close()` was called (a reload retired the cache, or the gateway closed). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   /** Stops the background refresh and cancels a fetch in flight. */
   async close(): Promise<void> {
     this.#closed = true;

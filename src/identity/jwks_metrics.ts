@@ -12,6 +12,8 @@ import type { JwksFetchResult } from "./jwks_cache.ts";
 export interface AgedCache {
   readonly issuer: string;
   readonly ageMs: number | undefined;
+  /** A closed cache (retired by a reload) is no longer reported, and no longer held. */
+  readonly closed: boolean;
 }
 
 export class JwksMetrics {
@@ -34,6 +36,10 @@ export class JwksMetrics {
       collect() {
         this.reset();
         for (const cache of caches) {
+          if (cache.closed) {
+            caches.delete(cache);
+            continue;
+          }
           const age = cache.ageMs;
           if (age !== undefined) this.labels(cache.issuer).set(age / 1000);
         }
@@ -45,7 +51,7 @@ export class JwksMetrics {
     this.#fetches.labels(issuer, result).inc();
   }
 
-  /** Reports `cache`'s age from now on (caches live as long as the gateway). */
+  /** Reports `cache`'s age from now on, until it is closed. */
   watch(cache: AgedCache): void {
     this.#caches.add(cache);
   }

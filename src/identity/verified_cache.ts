@@ -5,9 +5,10 @@
  *
  * Only successes are remembered; failures always cost a full check, so guessing is not made
  * cheaper. Pairs are keyed by HMAC-SHA256 under a random key made per cache, never stored as
- * text, and a fast digest of a password without that key never sits in memory. The cache
- * belongs to one built policy: a reload that changes users starts empty, so a removed user or
- * a changed password takes effect at once, whatever the TTL.
+ * text, and a fast digest of a password without that key never sits in memory. A cache serves
+ * one set of users (and TTL), kept across reloads that leave them alone: a reload that changes
+ * users starts an empty one, so a removed user or a changed password takes effect at once,
+ * whatever the TTL.
  */
 import { createHmac, randomBytes } from "node:crypto";
 
@@ -43,6 +44,11 @@ export class VerifiedCache {
     if (expires <= this.now()) return false;
     this.#entries.set(key, expires);
     return true;
+  }
+
+  /** Forgets every pair: its users are no longer configured (see `SharedState`). */
+  close(): void {
+    this.#entries.clear();
   }
 
   /** Records a successful verification, evicting the least recently used entry when full. */

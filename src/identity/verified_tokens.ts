@@ -79,6 +79,11 @@ export class VerifiedTokens {
   get size(): number {
     return this.#entries.size;
   }
+
+  /** Forgets every token: a reload retired the routes that verified alike (see SharedState). */
+  close(): void {
+    this.#entries.clear();
+  }
 }
 
 /**

@@ -3,6 +3,7 @@
  * against scrypt hashes, with a short cache of successes and a gateway-wide bound on how many
  * scrypt checks run at once.
  */
+import { createHash } from "node:crypto";
 import { Counter } from "prom-client";
 import { z } from "zod";
 import { parseDuration } from "../config/duration.ts";
@@ -15,9 +16,11 @@ import {
   type PasswordHash,
   verifyPassword,
 } from "../identity/secret_hash.ts";
-import { Slots } from "../identity/slots.ts";
+import { Slots, SlotsFull } from "../identity/slots.ts";
 import { VerifiedCache } from "../identity/verified_cache.ts";
-import { editableRequestHeaders } from "../proxy/state.ts";
+import { recordRejection } from "../observe/tracing.ts";
+import { problem } from "../proxy/problem.ts";
+import { editableRequestHeaders, type ProxyState } from "../proxy/state.ts";
 import type { BasicAuthPolicyOptions } from "./basic_auth.ts";
 import type { PolicyDefinition, PolicyEnv } from "./policy.ts";
 
@@ -31,6 +34,13 @@ const CACHE_ENTRIES = 1024;
  * default cost), so this bounds the memory a flood of wrong passwords can take.
  */
 const CONCURRENT_CHECKS = 4;
+/**
+ * scrypt checks waiting for one of those slots, across the gateway. At 0.1–0.3 s a check, 64
+ * waiting is a wait of 2–5 s; a flood beyond that is refused at once (503 with `Retry-After`)
+ * rather than queued without end, which would make every legitimate check wait behind it.
+ * Pairs verified recently come from the cache and never wait.
+ */
+const WAITING_CHECKS = 64;
 
 // RFC 7617: a user-id cannot contain ":". Commas separate entries in `usersEnv`.
 // deno-lint-ignore no-control-regex -- control characters are exactly what the class excludes.
@@ -122,6 +132,17 @@ function loadUsers(options: BasicAuthPolicyOptions, env: PolicyEnv): Map<string,
   return users;
 }
 
+/** A digest of every user name and password hash, and the TTL: equal only when all are. */
+function usersFingerprint(users: ReadonlyMap<string, PasswordHash>, ttlMs: number): string {
+  const digest = createHash("sha256").update(`${ttlMs}`);
+  for (const [name, { N, r, p, salt, hash }] of users) {
+    // Lengths first, so that no two different lists can feed the same bytes.
+    digest.update(`|${name.length}:${name}|${N}:${r}:${p}:${salt.length}:${hash.length}|`);
+    digest.update(salt).update(hash);
+  }
+  return digest.digest("base64");
+}
+
 /** What an `Authorization` header holds for this policy. */
 export type BasicCredentials =
   | { user: string; password: string }
@@ -160,10 +181,17 @@ export const basicAuthPolicy: PolicyDefinition<"basicAuth", BasicAuthPolicyOptio
     const decoy = decoyPasswordHash(users.values().next().value!);
     const failures = authFailures(env);
     const checks = passwordChecks(env);
-    const slots = env.shared("identity:scrypt-slots", () => new Slots(CONCURRENT_CHECKS));
-    const cache = new VerifiedCache(
-      parseDuration(options.cacheTtl ?? DEFAULT_CACHE_TTL)!,
-      CACHE_ENTRIES,
+    const slots = env.shared(
+      "identity:scrypt-slots",
+      () => new Slots(CONCURRENT_CHECKS, WAITING_CHECKS),
+    );
+    const ttlMs = parseDuration(options.cacheTtl ?? DEFAULT_CACHE_TTL)!;
+    // Shared by builds with the same users and TTL, so a reload that leaves them alone keeps
+    // what was verified (rebuilding it would send every active user through scrypt at once);
+    // any change to a user or a hash is another key, so it starts empty.
+    const cache = env.shared(
+      `basicAuth-verified:${usersFingerprint(users, ttlMs)}`,
+      () => new VerifiedCache(ttlMs, CACHE_ENTRIES),
     );
     const challenge = `Basic realm="${options.realm}", charset="UTF-8"`;
     const forward = options.forward ?? false;
@@ -186,6 +214,19 @@ export const basicAuthPolicy: PolicyDefinition<"basicAuth", BasicAuthPolicyOptio
       return true;
     };
 
+    /** Too many checks already wait: not the client's credentials' fault, so not a 401. */
+    const overloaded = (state: ProxyState) => {
+      failures.labels(KIND, "overloaded").inc();
+      recordRejection(state, KIND, "overloaded", 503);
+      return problem(
+        503,
+        "auth-unavailable",
+        "too many password checks are waiting; retry shortly",
+        state.requestId,
+        { "cache-control": "no-store", "retry-after": "1" },
+      );
+    };
+
     return async (c, next) => {
       const state = c.get("proxy");
       const credentials = parseBasicCredentials(c.req.raw.headers.get("authorization"));
@@ -205,7 +246,14 @@ export const basicAuthPolicy: PolicyDefinition<"basicAuth", BasicAuthPolicyOptio
           challenge,
         });
       }
-      if (!await verify(credentials.user, credentials.password)) {
+      let verified: boolean;
+      try {
+        verified = await verify(credentials.user, credentials.password);
+      } catch (e) {
+        if (!(e instanceof SlotsFull)) throw e;
+        return overloaded(state);
+      }
+      if (!verified) {
         return refuse(failures, KIND, state, {
           status: 401,
           reason: "invalid_credentials",

@@ -155,6 +155,8 @@ export function createForwardAuthMiddleware(
       const detail = verdict.reason === "timeout"
         ? `the auth service did not answer within ${settings.timeoutMs} ms, so the request ` +
           "was refused"
+        : verdict.reason === "invalid_answer"
+        ? `${verdict.error}, which is not an HTTP status, so the request was refused`
         : "the auth service could not be reached, so the request was refused";
       return problem(503, "auth-unavailable", detail, state.requestId, {
         "cache-control": "no-store",

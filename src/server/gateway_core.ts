@@ -130,9 +130,11 @@ export class GatewayCore {
     // A policy may refuse its options only now (a secret missing from the environment): that is
     // a config error like any other, and nothing of the half-built snapshot is kept.
     let next: Snapshot;
+    this.shared.beginBuild();
     try {
       next = buildSnapshot(config, { version, hash, source, loadedAt: new Date() }, services);
     } catch (error) {
+      await this.shared.abandonBuild();
       // Upstreams the failed build created serve nothing: close them now (the snapshot that
       // keeps serving, if any, still has its own).
       const unused = this.upstreams.retainOnly(new Set(previous?.upstreams.values()));
@@ -146,6 +148,12 @@ export class GatewayCore {
     this.#appliedKey = key;
     this.lastLoad = { at: new Date().toISOString(), result: "success" };
     this.#snapshot = next; // the swap: one reference, taken by each request as it arrives
+    // Shared state (JWKS caches, verified-token memos) no route of this config uses any more is
+    // closed after the grace period, like retired upstreams.
+    const closeRetiredShared = this.shared.commitBuild();
+    if (closeRetiredShared) {
+      this.#later(config.reload.streamGraceMs, () => void closeRetiredShared());
+    }
     this.metrics.setConfig(version, hash);
     this.metrics.reloads.labels("success").inc();
 

@@ -1,6 +1,6 @@
 /** The semaphore bounding concurrent password checks: never more than `size`, FIFO order. */
 import assert from "node:assert/strict";
-import { Slots } from "../../src/identity/slots.ts";
+import { Slots, SlotsFull } from "../../src/identity/slots.ts";
 
 /** A task the test finishes by hand. */
 function heldTask(log: string[], name: string) {
@@ -43,4 +43,27 @@ Deno.test("a failing task frees its slot and passes its error on", async () => {
   const slots = new Slots(1);
   await assert.rejects(slots.run(() => Promise.reject(new Error("boom"))), /boom/);
   assert.equal(await slots.run(() => Promise.resolve("next")), "next");
+});
+
+Deno.test("past `maxWaiting` queued tasks, run refuses at once without running the task", async () => {
+  const slots = new Slots(1, 2);
+  const log: string[] = [];
+  const tasks = ["a", "b", "c"].map((name) => heldTask(log, name));
+  const results = tasks.map(({ task }) => slots.run(task));
+  await settle();
+  assert.equal(slots.waiting, 2);
+  let ran = false;
+  await assert.rejects(
+    slots.run(() => {
+      ran = true;
+      return Promise.resolve("d");
+    }),
+    SlotsFull,
+  );
+  assert.equal(ran, false);
+  assert.equal(slots.waiting, 2, "a refused task takes no place in the queue");
+  for (const { finish } of tasks) finish();
+  assert.deepEqual(await Promise.all(results), ["a", "b", "c"]);
+  // Room again: the next task runs.
+  assert.equal(await slots.run(() => Promise.resolve("e")), "e");
 });
