@@ -31,7 +31,8 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       watch = arg === "--watch";
     } else if (arg === "-H" || arg === "--header") {
       const value = rest[++i];
-      const colon = value?.indexOf(":") ?? -1;
+      if (value === undefined) throw new UsageError(`${arg} needs 'name: value'`);
+      const colon = value.indexOf(":");
       if (colon <= 0) {
         throw new UsageError(`${arg} needs 'name: value', got ${JSON.stringify(value)}`);
       }

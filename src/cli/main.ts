@@ -38,8 +38,9 @@ export async function main(argv: readonly string[], io: CliIO = consoleIO): Prom
     io.err(`unknown command "${args.command}"\n\n${USAGE}`);
     return 2;
   }
-  if (args.command === "explain" && args.positional.length !== 2) {
-    io.err(`explain needs <METHOD> <URL>\n\n${USAGE}`);
+  const misuse = argumentProblem(args.command, args.positional, args.headers);
+  if (misuse) {
+    io.err(`${misuse}\n\n${USAGE}`);
     return 2;
   }
 
@@ -77,13 +78,56 @@ export async function main(argv: readonly string[], io: CliIO = consoleIO): Prom
   }
 }
 
+/**
+ * What is wrong with a command's arguments, checked before the config loads: a stray argument
+ * or a malformed `explain` request must be a usage error (exit 2), not a stack trace, and never
+ * silently explain a different request than the one typed.
+ */
+function argumentProblem(
+  command: string,
+  positional: readonly string[],
+  headers: readonly [string, string][],
+): string | undefined {
+  if (command !== "explain") {
+    // `ferry check my.config.ts` would otherwise check ./routes.config.ts and say "ok".
+    return positional.length
+      ? `${command} takes no arguments, got ${JSON.stringify(positional.join(" "))} ` +
+        `(a config file is given with --config <file>)`
+      : undefined;
+  }
+  if (positional.length !== 2) return "explain needs <METHOD> <URL>";
+  const [method, target] = positional;
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(method)) {
+    return `explain: ${JSON.stringify(method)} is not an HTTP method`;
+  }
+  const absolute = /^[a-z][a-z0-9+.-]*:\/\//i.test(target);
+  if (absolute ? !URL.canParse(target) : !target.startsWith("/")) {
+    return `explain: ${
+      JSON.stringify(target)
+    } is neither a path starting with / nor an absolute URL`;
+  }
+  for (const [name, value] of headers) {
+    try {
+      new Headers([[name, value]]);
+    } catch {
+      return `-H: ${JSON.stringify(`${name}: ${value}`)} is not a valid header`;
+    }
+  }
+  return undefined;
+}
+
 async function start(path: string, watch: boolean, io: CliIO): Promise<number> {
   let gateway;
   try {
     gateway = await serveFile(path, { watch });
   } catch (e) {
-    if (!(e instanceof ConfigError)) throw e;
-    io.err(e.message);
+    // An invalid config prints its issues; anything else (the port is taken, the access log
+    // cannot be opened) is one line, not a stack trace from an unhandled rejection.
+    io.err(
+      e instanceof ConfigError
+        ? e.message
+        : `cannot start ${path}: ${e instanceof Error ? `${e.name}: ${e.message}` : e}`,
+    );
     return 1;
   }
   const stopped = Promise.withResolvers<void>();

@@ -5,6 +5,8 @@
 import type { NormalizedRoute } from "../config/normalized.ts";
 import type { ProxyState } from "./state.ts";
 
+const PLACEHOLDER = /\{path\}|\{query\}|:([A-Za-z_][A-Za-z0-9_]*)/g;
+
 /** Builds the `Location` for a redirect route. */
 export function redirectLocation(
   to: string,
@@ -13,10 +15,13 @@ export function redirectLocation(
   params: Record<string, string>,
 ): string {
   const placesQuery = to.includes("{query}");
-  let location = to
-    .replaceAll("{path}", path)
-    .replaceAll("{query}", query)
-    .replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, (whole, name) => params[name] ?? whole);
+  // One pass over the template: what the request supplies (path, query, parameter values) is
+  // inserted as is, never scanned again for placeholders (`?next=:id` must stay `?next=:id`).
+  let location = to.replace(PLACEHOLDER, (whole, name: string | undefined) => {
+    if (whole === "{path}") return path;
+    if (whole === "{query}") return query;
+    return params[name!] ?? whole;
+  });
   if (!placesQuery && query) location += (location.includes("?") ? "&" : "?") + query;
   return location;
 }

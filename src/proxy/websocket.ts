@@ -7,15 +7,14 @@ import type { Target } from "../upstream/target.ts";
 import type { UpstreamRuntime } from "../upstream/upstream.ts";
 import type { LiveConnections, LiveEntry } from "./live.ts";
 import { problem } from "./problem.ts";
-import { UpstreamWebSocket, WebSocketUpgradeError } from "./ws_upstream.ts";
+import { sendableCloseCode, UpstreamWebSocket, WebSocketUpgradeError } from "./ws_upstream.ts";
 import type { ProxyState } from "./state.ts";
 
-// 1005 (no code) and 1006 (abnormal) are never sent on the wire; an upstream that vanished is
-// reported to the client as 1014 (bad gateway).
+// 1005 (no code) is never sent on the wire; an upstream that vanished (1006) is reported to the
+// client as 1014 (bad gateway). Codes no endpoint may send never reach the client as such.
 function wireCode(code: number): number | undefined {
   if (code === 1005) return undefined;
-  if (code === 1006 || code === 1015) return 1014;
-  return code;
+  return sendableCloseCode(code) ? code : 1014;
 }
 
 /** Bridges the request's WebSocket to `target`; answers 502 when the upstream refuses. */
@@ -54,38 +53,55 @@ export async function bridgeWebSocket(
     protocol: up.protocol || undefined,
   });
   down.binaryType = "arraybuffer";
-  // Frames from the upstream can arrive before the client side is open: hold them until then.
+  // Frames from the upstream can arrive before the client side is open: hold them until then,
+  // and its close too (a server that greets and hangs up at once must still be heard).
   const pending: (string | Uint8Array)[] = [];
-  let upClosed = false;
+  let upClose: { code: number | undefined; reason: string } | undefined;
+  let closeOnOpen: { code: number; reason: string } | undefined;
   const bridge: LiveEntry = {
     routeName: state.match.route.config.name,
     kind: "websocket",
     close(code, reason) {
-      if (down.readyState <= WebSocket.OPEN) down.close(code, reason);
+      // Closing a server socket that is still CONNECTING leaves Deno's side stuck in CLOSING
+      // and the client open: the close waits for `onopen` instead.
+      if (down.readyState === WebSocket.OPEN) down.close(code, reason);
+      else if (down.readyState === WebSocket.CONNECTING) closeOnOpen ??= { code, reason };
       up.close(code, reason);
     },
   };
   live.add(bridge);
   const finish = () => {
-    if (down.readyState === WebSocket.CLOSED && upClosed) live.delete(bridge);
+    if (down.readyState === WebSocket.CLOSED && upClose) live.delete(bridge);
   };
   up.onmessage = (data) => {
     if (down.readyState === WebSocket.OPEN) down.send(data as string | Uint8Array<ArrayBuffer>);
-    else pending.push(data);
+    else if (down.readyState === WebSocket.CONNECTING) pending.push(data);
   };
   up.onclose = (code, reason) => {
-    upClosed = true;
-    if (down.readyState === WebSocket.OPEN) down.close(wireCode(code), reason);
-    else if (down.readyState === WebSocket.CONNECTING) pending.length = 0;
+    upClose = { code: wireCode(code), reason };
+    if (down.readyState === WebSocket.OPEN) down.close(upClose.code, reason);
     finish();
   };
+  // A client that hung up while the upstream was accepting never opens, and Deno reports
+  // nothing for it (no close, no abort): give it as long as the upstream had to connect, then
+  // release the upstream connection and the entry.
+  const openTimer = setTimeout(() => {
+    if (down.readyState !== WebSocket.CONNECTING) return;
+    pending.length = 0;
+    live.delete(bridge);
+    up.close(1001, "client went away");
+  }, upstream.timeouts.connectMs);
   down.onopen = () => {
+    clearTimeout(openTimer);
     for (const m of pending.splice(0)) down.send(m as string | Uint8Array<ArrayBuffer>);
-    if (upClosed) down.close(1014, "upstream closed");
+    const close = closeOnOpen ?? upClose;
+    if (close) down.close(close.code, close.reason);
   };
   down.onmessage = (e) => up.send(e.data);
   // Any code the client used (1001 going away, 1008 policy...) reaches the upstream as sent.
   down.onclose = (e) => {
+    clearTimeout(openTimer);
+    pending.length = 0; // a client that never opened gets nothing held for it
     up.close(e.code === 1005 || e.code === 1006 ? 1000 : e.code, e.reason);
     finish();
   };

@@ -12,6 +12,9 @@ const MAX_HEAD = 64 * 1024;
 /** Larger messages are refused with 1009 (message too big) rather than buffered without end. */
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
+/** Payload bytes that may wait for a slow upstream before the bridge gives up on it. */
+export const MAX_QUEUED_BYTES = MAX_MESSAGE_BYTES;
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
@@ -40,19 +43,25 @@ export class UpstreamWebSocket {
   #fragments: Uint8Array[] = [];
   #fragmentOpcode = 0;
   #fragmentBytes = 0;
+  #closeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Payload bytes handed to `#frame` and not yet written. */
+  #queued = 0;
 
   private constructor(
     private readonly conn: Deno.TcpConn,
     /** The subprotocol the upstream chose, or `""`. */
     readonly protocol: string,
     leftover: Uint8Array,
+    /** How long to wait for the upstream's close frame once ours is sent. */
+    private readonly closeTimeoutMs: number,
   ) {
     this.#buf = leftover;
   }
 
   /**
    * Connects and upgrades. `headers` is the forwarded header list (Host included, hop-by-hop
-   * and `sec-websocket-*` removed); the handshake headers are added here.
+   * and `sec-websocket-*` removed); the handshake headers are added here. `timeoutMs` bounds
+   * the connect and upgrade, and later the wait for the upstream's answer to our close frame.
    */
   static async connect(
     target: TargetAddress,
@@ -101,7 +110,7 @@ export class UpstreamWebSocket {
       if (protocol && !protocols.includes(protocol)) {
         throw new WebSocketUpgradeError(`upstream chose a subprotocol nobody offered: ${protocol}`);
       }
-      return new UpstreamWebSocket(conn, protocol, rest);
+      return new UpstreamWebSocket(conn, protocol, rest, timeoutMs);
     } catch (e) {
       try {
         conn.close();
@@ -132,11 +141,24 @@ export class UpstreamWebSocket {
     this.#closeSent = true;
     const payload = code === 1005 ? new Uint8Array(0) : closePayload(code, reason);
     this.#frame(8, payload);
+    // An upstream that never answers (hung, or its host gone without a FIN) would otherwise
+    // keep the connection and the bridge open for as long as the process lives.
+    this.#closeTimer = setTimeout(() => this.#finish(code, reason), this.closeTimeoutMs);
   }
 
   #frame(opcode: number, payload: Uint8Array): void {
-    if (this.#closed) return;
+    // Nothing may follow our close frame (RFC 6455 §5.5.1); client messages still in flight
+    // when a reload closes the bridge are dropped here.
+    if (this.#closed || (this.#closeSent && opcode !== 8)) return;
     const n = payload.length;
+    // Deno's server socket cannot be paused, so a client that sends faster than the upstream
+    // reads would queue here without end: past the bound, the upstream is dropped (a close
+    // frame could not get through anyway) and the client told to try again later.
+    if (this.#queued > 0 && this.#queued + n > MAX_QUEUED_BYTES) {
+      this.#finish(1013, "upstream is not reading");
+      return;
+    }
+    this.#queued += n;
     const headLen = n < 126 ? 2 : n < 65536 ? 4 : 10;
     const frame = new Uint8Array(headLen + 4 + n);
     frame[0] = 0x80 | opcode;
@@ -154,9 +176,10 @@ export class UpstreamWebSocket {
     frame.set(mask, headLen);
     const body = headLen + 4;
     for (let i = 0; i < n; i++) frame[body + i] = payload[i] ^ mask[i & 3];
-    this.#writing = this.#writing.then(() => writeAll(this.conn, frame)).catch(() => {
-      this.#finish(1006, "");
-    });
+    this.#writing = this.#writing.then(() => writeAll(this.conn, frame)).then(
+      () => void (this.#queued -= n),
+      () => this.#finish(1006, ""),
+    );
   }
 
   async #readLoop(): Promise<void> {
@@ -166,6 +189,11 @@ export class UpstreamWebSocket {
       const { fin, opcode, payload } = frame;
       if (opcode === 8) {
         const code = payload.length >= 2 ? (payload[0] << 8) | payload[1] : 1005;
+        // A code no endpoint may send fails the connection (RFC 6455 §7.4.1); relayed, it would
+        // make the client fail its side too.
+        if (payload.length === 1 || (payload.length >= 2 && !sendableCloseCode(code))) {
+          return await this.#fail(1002, `invalid close code ${payload.length === 1 ? "" : code}`);
+        }
         const reason = payload.length > 2 ? decodeText(payload.subarray(2)) ?? "" : "";
         this.close(code === 1005 ? 1000 : code, reason);
         await this.#writing;
@@ -260,6 +288,7 @@ export class UpstreamWebSocket {
   #finish(code: number, reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#closeTimer);
     try {
       this.conn.close();
     } catch {
@@ -267,6 +296,12 @@ export class UpstreamWebSocket {
     }
     this.onclose(code, reason);
   }
+}
+
+/** Whether `code` may appear in a close frame (RFC 6455 §7.4 and the IANA registry). */
+export function sendableCloseCode(code: number): boolean {
+  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+    (code >= 3000 && code <= 4999);
 }
 
 function closePayload(code: number, reason: string): Uint8Array {

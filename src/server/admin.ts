@@ -105,6 +105,29 @@ export function createAdminApp(deps: AdminDeps): Hono {
     const outcome = await deps.reload();
     return c.json(outcome, outcome.result === "error" ? 422 : 200);
   });
+  // A known path asked with another method is 405, not the 404 that suggests a typo in the path.
+  const readOnly = [
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/config",
+    "/routes",
+    "/upstreams",
+    "/mirror",
+  ];
+  for (const path of [...readOnly, "/reload"]) {
+    const allow = path === "/reload" ? "POST" : "GET, HEAD";
+    app.all(path, (c) =>
+      c.json(
+        {
+          title: "Method not allowed",
+          status: 405,
+          detail: `${path} accepts ${allow}, not ${c.req.method}`,
+        },
+        405,
+        { allow },
+      ));
+  }
   app.notFound((c) =>
     c.json({ title: "Not found", status: 404, detail: `no admin endpoint ${c.req.path}` }, 404)
   );

@@ -10,7 +10,7 @@ import { contentFingerprint, localImports } from "../config/local_imports.ts";
 import { type FolderWatch, watchFolders } from "../config/watcher.ts";
 import { importInWorker } from "../config/worker_import.ts";
 import { ConfigError } from "../config/config_error.ts";
-import type { NormalizedConfig } from "../config/normalized.ts";
+import type { ConfigIssue, NormalizedConfig } from "../config/normalized.ts";
 import { CustomModules } from "../policies/custom_modules.ts";
 import { GatewayClosedError, type GatewayCore } from "./gateway_core.ts";
 
@@ -31,6 +31,7 @@ export class ConfigReloader {
   #watch: FolderWatch | undefined;
   #running: Promise<ReloadOutcome> | undefined;
   #again: Promise<ReloadOutcome> | undefined;
+  #againReason: ReloadReason | undefined;
   #closed = false;
 
   constructor(
@@ -48,10 +49,17 @@ export class ConfigReloader {
       this.#running = this.#reloadOnce(reason).finally(() => this.#running = undefined);
       return this.#running;
     }
-    // One more run after the current one covers every request made meanwhile.
+    // One more run after the current one covers every request made meanwhile. It runs as the
+    // strongest of their reasons: a file event may skip an unchanged file, an operator's
+    // request (admin, SIGHUP) may not, even when a file event asked first.
+    if (this.#againReason === undefined || this.#againReason === "file") {
+      this.#againReason = reason;
+    }
     this.#again ??= this.#running.then(() => {
+      const next = this.#againReason ?? reason;
       this.#again = undefined;
-      return this.reload(reason);
+      this.#againReason = undefined;
+      return this.reload(next);
     });
     return this.#again;
   }
@@ -70,7 +78,26 @@ export class ConfigReloader {
     await this.#running?.catch(() => {});
   }
 
+  /**
+   * One reload that never rejects: the file watch and SIGHUP fire and forget, so a rejection
+   * there would be unhandled and end the process. Failures other than validation errors (an
+   * access log file that cannot be opened, a read error) are rejected configs like any other.
+   */
   async #reloadOnce(reason: ReloadReason): Promise<ReloadOutcome> {
+    try {
+      return await this.#loadAndApply(reason);
+    } catch (e) {
+      const errors: ConfigIssue[] = [{
+        path: "(reload)",
+        message: e instanceof Error ? e.message : String(e),
+        severity: "error",
+      }];
+      this.core.rejected(errors, this.path);
+      return { result: "error", errors: [{ path: errors[0].path, message: errors[0].message }] };
+    }
+  }
+
+  async #loadAndApply(reason: ReloadReason): Promise<ReloadOutcome> {
     // The config's imports plus the custom policy modules the last good config named.
     const files = [...new Set([...(await localImports(this.path)), ...this.#files])];
     const fingerprint = await contentFingerprint(files);

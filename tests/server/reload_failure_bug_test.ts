@@ -1,0 +1,107 @@
+/**
+ * A reload that fails for a reason other than a validation error (here: the access log moved to
+ * a folder that does not exist, which only fails when the file is opened) must be reported like
+ * any rejected config, never escape as a rejection: from the file watch or SIGHUP that would be
+ * an unhandled rejection, which ends the gateway process.
+ */
+import assert from "node:assert/strict";
+import { startUpstream, type TestUpstream } from "../helpers/gateway.ts";
+import {
+  type ConfigDir,
+  type FileGateway,
+  get,
+  makeConfigDir,
+  MOD_URL,
+  pollFor,
+  reloadCount,
+  save,
+  serveTestFile,
+} from "../helpers/reload.ts";
+
+function configText(upstreamUrl: string, version: number, accessLog = ""): string {
+  return `import { defineConfig, headers } from "${MOD_URL}";
+export default defineConfig({
+  ${accessLog}
+  upstreams: { api: { targets: ["${upstreamUrl}"] } },
+  routes: [
+    { name: "main", upstream: "api",
+      use: [headers({ response: { set: { "x-version": "${version}" } } })] },
+  ],
+});
+`;
+}
+
+async function withFileGateway(
+  watch: boolean,
+  body: (gw: FileGateway, dir: ConfigDir, file: string, upstreamUrl: string) => Promise<void>,
+) {
+  let dir: ConfigDir | undefined;
+  let upstream: TestUpstream | undefined;
+  let gw: FileGateway | undefined;
+  try {
+    dir = await makeConfigDir();
+    upstream = startUpstream(() => new Response("ok"));
+    const file = dir.path("ferry.config.ts");
+    await save(file, configText(upstream.url, 1));
+    gw = await serveTestFile(file, { watch });
+    await body(gw, dir, file, upstream.url);
+  } finally {
+    await gw?.close();
+    await upstream?.close();
+    await dir?.remove();
+  }
+}
+
+function unopenableLog(dir: ConfigDir): string {
+  return `accessLog: { to: { file: ${JSON.stringify(dir.path("missing/folder/access.log"))} } },`;
+}
+
+Deno.test("reload: a config whose access log cannot be opened is rejected, not thrown", async () => {
+  await withFileGateway(false, async (gw, dir, file, upstreamUrl) => {
+    await save(file, configText(upstreamUrl, 2, unopenableLog(dir)));
+    const outcome = await gw.reloadFile!();
+    assert.equal(outcome.result, "error");
+    assert.match(JSON.stringify(outcome), /access\.log/);
+
+    // Admin reload answers 422 with the problem, not a bare 500.
+    const res = await fetch(`${gw.adminUrl}/reload`, { method: "POST" });
+    assert.equal(res.status, 422);
+    assert.equal((await res.json()).result, "error");
+
+    // Still serving version 1; the next good save recovers.
+    assert.equal((await get(`${gw.url}/x`)).headers.get("x-version"), "1");
+    await save(file, configText(upstreamUrl, 3));
+    assert.deepEqual(await gw.reloadFile!(), { result: "success", version: 2 });
+    assert.equal((await get(`${gw.url}/x`)).headers.get("x-version"), "3");
+  });
+});
+
+Deno.test("reload: the file watch survives a save whose access log cannot be opened", async () => {
+  await withFileGateway(true, async (gw, dir, file, upstreamUrl) => {
+    await save(file, configText(upstreamUrl, 2, unopenableLog(dir)));
+    // Before the fix, the watch's reload rejected unhandled and the test runner failed here.
+    await pollFor("a rejected reload", async () => {
+      return (await reloadCount(gw.adminUrl, "error")) >= 1 ? true : undefined;
+    });
+    await save(file, configText(upstreamUrl, 3));
+    await pollFor("version 3 served", async () => {
+      const res = await get(`${gw.url}/x`);
+      return res.headers.get("x-version") === "3" ? true : undefined;
+    });
+  });
+});
+
+Deno.test("reload: a deleted config file is a rejected reload; writing it again recovers", async () => {
+  await withFileGateway(true, async (gw, _dir, file, upstreamUrl) => {
+    await Deno.remove(file);
+    await pollFor("a rejected reload", async () => {
+      return (await reloadCount(gw.adminUrl, "error")) >= 1 ? true : undefined;
+    });
+    assert.equal((await get(`${gw.url}/x`)).headers.get("x-version"), "1");
+    await save(file, configText(upstreamUrl, 2));
+    await pollFor("version 2 served", async () => {
+      const res = await get(`${gw.url}/x`);
+      return res.headers.get("x-version") === "2" ? true : undefined;
+    });
+  });
+});
