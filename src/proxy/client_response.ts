@@ -32,7 +32,12 @@ export function clientResponse(res: InboundResponse, requestId: string): Respons
     headers.push([name, list[i + 1]]);
   }
   headers.push(["x-request-id", requestId]);
-  const nullBody = res.status === 204 || res.status === 304;
+  const nullBody = res.status === 204 || res.status === 304 || res.status === 205;
+  // 205 goes out as 204. `new Response` refuses a 205 with a body, and Deno.serve frames a 205
+  // with neither Content-Length nor a close (it drops a Content-Length we set), so HTTP/1.1
+  // clients that read it as close-delimited (curl, Go, Python) would wait forever. 204 says the
+  // same "done, nothing to show" minus the hint to reset the form, and every client frames it.
+  const status = res.status === 205 ? 204 : res.status;
   // No statusText: Deno.serve sends the canonical reason phrase whatever we pass.
-  return new Response(nullBody ? null : res.body, { status: res.status, headers });
+  return new Response(nullBody ? null : res.body, { status, headers });
 }

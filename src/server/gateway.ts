@@ -182,36 +182,47 @@ export async function serveFile(
   return serve(core, { ...options, source: path }, reloader);
 }
 
-function serve(
+async function serve(
   core: GatewayCore,
   options: GatewayOptions,
   reloader?: ConfigReloader,
-): GatewayHandle {
+): Promise<GatewayHandle> {
   const cfg = core.snapshot.config;
   const { logger } = core;
   let draining = false;
 
   let demo: Deno.HttpServer<Deno.NetAddr> | undefined;
-  if (cfg.demo && options.demo !== false) demo = startDemoServer(cfg.demo.hostname, cfg.demo.port);
-
-  const listen = { ...cfg.listen, ...options.listen };
-  const server = Deno.serve(
-    { hostname: listen.hostname, port: listen.port, onListen() {} },
-    core.fetch,
-  );
+  let server: Deno.HttpServer<Deno.NetAddr> | undefined;
   let admin: Deno.HttpServer<Deno.NetAddr> | undefined;
-  if (options.admin !== false && cfg.admin.enabled) {
-    const a = { hostname: cfg.admin.hostname, port: cfg.admin.port, ...options.admin };
-    const token = cfg.admin.tokenEnv ? core.env(cfg.admin.tokenEnv) : undefined;
-    const app = createAdminApp({
-      current: () => core.snapshot,
-      metrics: core.metrics,
-      draining: () => draining,
-      lastLoad: () => core.lastLoad,
-      reload: reloader ? () => reloader.reload("admin") : undefined,
-      token,
-    });
-    admin = Deno.serve({ hostname: a.hostname, port: a.port, onListen() {} }, app.fetch);
+  try {
+    if (cfg.demo && options.demo !== false) {
+      demo = startDemoServer(cfg.demo.hostname, cfg.demo.port);
+    }
+    const listen = { ...cfg.listen, ...options.listen };
+    server = Deno.serve(
+      { hostname: listen.hostname, port: listen.port, onListen() {} },
+      core.fetch,
+    );
+    if (options.admin !== false && cfg.admin.enabled) {
+      const a = { hostname: cfg.admin.hostname, port: cfg.admin.port, ...options.admin };
+      const token = cfg.admin.tokenEnv ? core.env(cfg.admin.tokenEnv) : undefined;
+      const app = createAdminApp({
+        current: () => core.snapshot,
+        metrics: core.metrics,
+        draining: () => draining,
+        lastLoad: () => core.lastLoad,
+        reload: reloader ? () => reloader.reload("admin") : undefined,
+        token,
+      });
+      admin = Deno.serve({ hostname: a.hostname, port: a.port, onListen() {} }, app.fetch);
+    }
+  } catch (error) {
+    // A port in use, say: what did start is stopped, and the upstreams' health probes, pools
+    // and the file watch go with it, or an embedding program would keep them running.
+    await Promise.allSettled([demo?.shutdown(), server?.shutdown(), admin?.shutdown()]);
+    await reloader?.close();
+    await core.close();
+    throw error;
   }
   const url = urlOf(server.addr);
   logger.log("info", "ferry serving", {
