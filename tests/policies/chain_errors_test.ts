@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { MemoryLogger } from "../../src/observe/logger.ts";
-import { createGateway } from "../../src/server/gateway.ts";
+import { createGateway, type Gateway } from "../../src/server/gateway.ts";
 import { startUpstream, type TestUpstream } from "../helpers/gateway.ts";
 
 /** Where the test modules leave the upstream's response they saw, for the test to inspect. */
@@ -123,6 +123,34 @@ Deno.test("a policy answering over the upstream's response gets its answer sent 
   });
 });
 
+/** A gateway whose one route runs the custom policies `drops.ts`, then `throws.ts`. */
+function dropThenThrowGateway(
+  upstreamUrl: string,
+  path: (name: string) => string,
+  logger: MemoryLogger,
+): Promise<Gateway> {
+  return createGateway({
+    upstreams: { api: { targets: [upstreamUrl] } },
+    routes: [{
+      name: "all",
+      upstream: "api",
+      use: [
+        { kind: "custom", options: { module: path("drops.ts") } },
+        { kind: "custom", options: { module: path("throws.ts") } },
+      ],
+    }],
+  }, { logger });
+}
+
+/** Sends one request that must fail with a 500, and returns the error the gateway logged. */
+async function failedRequest(gw: Gateway, logger: MemoryLogger): Promise<string> {
+  const res = await gw.fetch(new Request("http://gw.test/x"));
+  assert.equal(res.status, 500);
+  await res.body?.cancel();
+  const failure = logger.lines.find((e) => e.message === "request failed inside the gateway");
+  return String(failure?.fields?.error);
+}
+
 Deno.test("a policy that does not await next() gets a clear 500, and the upstream's response is cancelled", async () => {
   const upstream = startStreamingUpstream();
   const logger = new MemoryLogger();
@@ -134,23 +162,10 @@ Deno.test("a policy that does not await next() gets a clear 500, and the upstrea
       throw new Error("boom in a later policy, after the gateway answered");
     };`,
   }, async (path) => {
-    const gw = await createGateway({
-      upstreams: { api: { targets: [upstream.url] } },
-      routes: [{
-        name: "all",
-        upstream: "api",
-        use: [
-          { kind: "custom", options: { module: path("drops.ts") } },
-          { kind: "custom", options: { module: path("throws.ts") } },
-        ],
-      }],
-    }, { logger });
+    const gw = await dropThenThrowGateway(upstream.url, path, logger);
     try {
-      const res = await gw.fetch(new Request("http://gw.test/x"));
-      assert.equal(res.status, 500);
-      await res.body?.cancel();
-      const failure = logger.lines.find((e) => e.message === "request failed inside the gateway");
-      assert.match(String(failure?.fields?.error), /all\.use\[0\].*must `await next\(\)`/);
+      const failure = await failedRequest(gw, logger);
+      assert.match(failure, /all\.use\[0\].*must `await next\(\)`/);
       // The upstream's answer, arriving after the 500, is not left unread.
       await upstream.cancelled;
     } finally {
@@ -167,23 +182,10 @@ Deno.test("an error next() returned to a policy that dropped it is the request's
     "drops.ts": "export default () => (c, next) => { next(); };",
     "throws.ts": 'export default () => () => { throw new Error("boom in a later policy"); };',
   }, async (path) => {
-    const gw = await createGateway({
-      upstreams: { api: { targets: [upstream.url] } },
-      routes: [{
-        name: "all",
-        upstream: "api",
-        use: [
-          { kind: "custom", options: { module: path("drops.ts") } },
-          { kind: "custom", options: { module: path("throws.ts") } },
-        ],
-      }],
-    }, { logger });
+    const gw = await dropThenThrowGateway(upstream.url, path, logger);
     try {
-      const res = await gw.fetch(new Request("http://gw.test/x"));
-      assert.equal(res.status, 500);
-      await res.body?.cancel();
-      const failure = logger.lines.find((e) => e.message === "request failed inside the gateway");
-      assert.match(String(failure?.fields?.error), /boom in a later policy/);
+      const failure = await failedRequest(gw, logger);
+      assert.match(failure, /boom in a later policy/);
       assert.equal(upstream.received.length, 0);
     } finally {
       await gw.close();

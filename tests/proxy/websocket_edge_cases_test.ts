@@ -69,6 +69,18 @@ function client(url: string) {
   return { ws, messages, closed };
 }
 
+/** Closes the client (if still open), then the gateway and the upstream. */
+async function closeAll(
+  c: ReturnType<typeof client>,
+  gw: { close(): Promise<void> },
+  upstream: { close(): Promise<void> },
+): Promise<void> {
+  if (c.ws.readyState <= WebSocket.OPEN) c.ws.close();
+  await c.closed;
+  await gw.close();
+  await upstream.close();
+}
+
 Deno.test("an upstream that greets and closes right after the upgrade: the client gets both", async () => {
   const upstream = upstreamSending(
     new Uint8Array([...frame(1, text("welcome")), ...closeFrame(4001, "go away")]),
@@ -81,10 +93,7 @@ Deno.test("an upstream that greets and closes right after the upgrade: the clien
     assert.deepEqual(c.messages, ["welcome"]);
     assert.deepEqual(closed, { code: 4001, reason: "go away" });
   } finally {
-    if (c.ws.readyState <= WebSocket.OPEN) c.ws.close();
-    await c.closed;
-    await gw.close();
-    await upstream.close();
+    await closeAll(c, gw, upstream);
   }
 });
 
@@ -104,10 +113,7 @@ for (const code of [1004, 1005, 1006, 1015, 2999, 5000, 999]) {
       // client fail the connection (Deno's client reports code 0).
       assert.deepEqual(closed, { code: 1002, reason: `invalid close code ${code}` });
     } finally {
-      if (c.ws.readyState <= WebSocket.OPEN) c.ws.close();
-      await c.closed;
-      await gw.close();
-      await upstream.close();
+      await closeAll(c, gw, upstream);
     }
   });
 }
@@ -142,10 +148,7 @@ Deno.test("an upstream that never answers the client's close is disconnected, no
     const metrics = await (await fetch(`${gw.adminUrl}/metrics`)).text();
     assert.match(metrics, /ferry_open_streams\{kind="websocket"\} 0/);
   } finally {
-    if (c.ws.readyState <= WebSocket.OPEN) c.ws.close();
-    await c.closed;
-    await gw.close();
-    await upstream.close();
+    await closeAll(c, gw, upstream);
   }
 });
 
