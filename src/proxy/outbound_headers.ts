@@ -1,6 +1,8 @@
 /**
  * The request headers sent upstream: the incoming ones minus hop-by-hop and the headers Ferry
- * owns, plus `Host`, `X-Forwarded-*` and `X-Request-Id`. Built as a flat list in one pass.
+ * owns, plus `Host`, `X-Forwarded-*`, `X-Real-IP` and `X-Request-Id`. Built as a flat list in one
+ * pass. `X-Real-IP` is set, as Traefik and most nginx setups do, to the client Ferry resolved:
+ * passed through, a client could name any address to a backend that believes it.
  */
 import type { ForwardedView } from "./forwarded.ts";
 import { hopByHopFilter } from "./hop_by_hop.ts";
@@ -13,6 +15,7 @@ const OWNED = new Set([
   "x-forwarded-for",
   "x-forwarded-proto",
   "x-forwarded-host",
+  "x-real-ip",
   "x-request-id",
 ]);
 
@@ -46,6 +49,8 @@ export function outboundHeaders(incoming: Headers, add: OutboundAdditions): stri
     add.forwarded.forwardedProto,
     "x-forwarded-host",
     add.forwarded.forwardedHost,
+    "x-real-ip",
+    add.forwarded.clientIp,
     "x-request-id",
     add.requestId,
   );

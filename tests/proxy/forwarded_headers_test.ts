@@ -28,6 +28,7 @@ Deno.test("X-Forwarded-For/-Proto/-Host are set for a direct client", async () =
   assert.equal(seen["x-forwarded-for"], "127.0.0.1");
   assert.equal(seen["x-forwarded-proto"], "http");
   assert.equal(seen["x-forwarded-host"], gatewayHost);
+  assert.equal(seen["x-real-ip"], "127.0.0.1");
 });
 
 Deno.test("forwarded headers from an untrusted peer are replaced, not appended to", async () => {
@@ -36,8 +37,10 @@ Deno.test("forwarded headers from an untrusted peer are replaced, not appended t
     "x-forwarded-proto": "https",
     "x-forwarded-host": "spoofed.example",
     "forwarded": "for=203.0.113.9;proto=https",
+    "x-real-ip": "203.0.113.9",
   });
   assert.equal(seen["x-forwarded-for"], "127.0.0.1");
+  assert.equal(seen["x-real-ip"], "127.0.0.1", "an untrusted X-Real-IP was passed on");
   assert.equal(seen["x-forwarded-proto"], "http");
   assert.equal(seen["x-forwarded-host"], gatewayHost);
   assert.equal(seen["forwarded"], undefined, "an untrusted RFC 7239 Forwarded was passed on");
@@ -51,6 +54,8 @@ Deno.test("a trusted proxy's chain is kept with the peer appended, and its proto
     "forwarded": "for=203.0.113.9;proto=https",
   });
   assert.equal(seen["x-forwarded-for"], "203.0.113.9, 10.0.0.1, 127.0.0.1");
+  // Walking back from the peer, 10.0.0.1 is the first address not in trust.proxies.
+  assert.equal(seen["x-real-ip"], "10.0.0.1");
   assert.equal(seen["x-forwarded-proto"], "https");
   assert.equal(seen["x-forwarded-host"], "public.example");
   assert.equal(seen["forwarded"], "for=203.0.113.9;proto=https");
