@@ -209,7 +209,21 @@ export class GatewayCore {
     const key = JSON.stringify(config.accessLog);
     if (this.#accessLog && key === this.#accessLogKey) return this.#accessLog;
     const previous = this.#accessLog;
-    this.#accessLog = await openAccessLog(config.accessLog.to, config.accessLog);
+    let opened: AccessLog;
+    try {
+      opened = await openAccessLog(config.accessLog.to, config.accessLog);
+    } catch (error) {
+      // A folder that does not exist, no write permission: a config error like any other, named
+      // at its path, at start as on reload (the old log, if any, stays in use).
+      const message = `cannot open the access log: ${
+        error instanceof Error ? error.message : String(error)
+      }`;
+      throw new ConfigError(
+        [{ path: "accessLog.to", message, severity: "error" }],
+        `error   accessLog.to: ${message}`,
+      );
+    }
+    this.#accessLog = opened;
     this.#accessLogKey = key;
     if (previous) this.#later(config.reload.streamGraceMs, () => void previous.close());
     return this.#accessLog;

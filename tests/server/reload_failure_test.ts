@@ -5,6 +5,9 @@
  * an unhandled rejection, which ends the gateway process.
  */
 import assert from "node:assert/strict";
+import { ConfigError } from "../../src/config/config_error.ts";
+import { MemoryLogger } from "../../src/observe/logger.ts";
+import { createGateway } from "../../src/server/gateway.ts";
 import { startUpstream, type TestUpstream } from "../helpers/gateway.ts";
 import {
   type ConfigDir,
@@ -62,6 +65,8 @@ Deno.test("reload: a config whose access log cannot be opened is rejected, not t
     const outcome = await gw.reloadFile!();
     assert.equal(outcome.result, "error");
     assert.match(JSON.stringify(outcome), /access\.log/);
+    // Named at its config path, as a config error.
+    assert.equal(outcome.result === "error" && outcome.errors[0].path, "accessLog.to");
 
     // Admin reload answers 422 with the problem, not a bare 500.
     const res = await fetch(`${gw.adminUrl}/reload`, { method: "POST" });
@@ -104,4 +109,25 @@ Deno.test("reload: a deleted config file is a rejected reload; writing it again 
       return res.headers.get("x-version") === "2" ? true : undefined;
     });
   });
+});
+
+Deno.test("start: an access log that cannot be opened is a config error at accessLog.to", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferry-access-log-" });
+  try {
+    await assert.rejects(
+      createGateway({
+        accessLog: { to: { file: `${dir}/missing/folder/access.log` } },
+        upstreams: { api: { targets: ["http://127.0.0.1:9"] } },
+        routes: [{ upstream: "api" }],
+      }, { logger: new MemoryLogger() }),
+      (error: Error) => {
+        assert.ok(error instanceof ConfigError);
+        assert.deepEqual(error.issues.map((i) => i.path), ["accessLog.to"]);
+        assert.match(error.message, /cannot open the access log/);
+        return true;
+      },
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
