@@ -3,6 +3,7 @@
  * optionally a cookie or a query parameter; and how to remove it from what is forwarded, for
  * routes that keep tokens away from their upstream.
  */
+import { cookieValue } from "../proxy/cookies.ts";
 
 export interface TokenSources {
   cookie?: string;
@@ -68,30 +69,6 @@ function bearerCredentials(authorization: string): string | undefined {
   return authorization[SCHEME.length] === " "
     ? authorization.slice(SCHEME.length).trim()
     : undefined;
-}
-
-/** The value of cookie `name` in a `Cookie` header. */
-export function cookieValue(cookie: string | null, name: string): string | undefined {
-  if (!cookie) return undefined;
-  for (const pair of cookie.split(";")) {
-    const eq = pair.indexOf("=");
-    if (eq < 0 || pair.slice(0, eq).trim() !== name) continue;
-    let value = pair.slice(eq + 1).trim();
-    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) {
-      value = value.slice(1, -1);
-    }
-    return value;
-  }
-  return undefined;
-}
-
-/** A `Cookie` header without cookie `name`; `undefined` when nothing is left. */
-export function withoutCookie(cookie: string, name: string): string | undefined {
-  const kept = cookie.split(";").filter((pair) => {
-    const eq = pair.indexOf("=");
-    return (eq < 0 ? pair : pair.slice(0, eq)).trim() !== name;
-  }).map((pair) => pair.trim()).filter((pair) => pair !== "");
-  return kept.length > 0 ? kept.join("; ") : undefined;
 }
 
 /** The first value of parameter `name` in a query string (with or without its `?`). */

@@ -8,7 +8,8 @@
 import type { PolicyMiddleware } from "../policies/policy.ts";
 import { editableRequestHeaders, type ProxyState } from "../proxy/state.ts";
 import { type AuthFailures, refuse } from "./auth_failure.ts";
-import { findToken, type TokenSources, withoutCookie, withoutQueryParam } from "./bearer_token.ts";
+import { withoutCookie } from "../proxy/cookies.ts";
+import { findToken, type TokenSources, withoutQueryParam } from "./bearer_token.ts";
 import { claimAt, claimHeaderValue, grantedScopes } from "./jwt_claims.ts";
 import {
   type JwtChecks,

@@ -10,6 +10,7 @@ import type { UpstreamRuntime } from "../upstream/upstream.ts";
 import { AttemptFailure, CircuitOpen, sendWithRetries } from "./attempts.ts";
 import { BodyTooLargeError, limitBody } from "./body_limit.ts";
 import { clientResponse } from "./client_response.ts";
+import { cookieValue } from "./cookies.ts";
 import { outboundHeaders } from "./outbound_headers.ts";
 import { problem } from "./problem.ts";
 import type { LiveConnections } from "./live.ts";
@@ -209,16 +210,6 @@ class RequestPick implements PickContext {
     return this.req.headers.get(name);
   }
   cookie(name: string): string | undefined {
-    return readCookie(this.req.headers.get("cookie"), name);
+    return cookieValue(this.req.headers.get("cookie"), name);
   }
-}
-
-/** One cookie's value from a Cookie header, without parsing the rest. */
-export function readCookie(header: string | null, name: string): string | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(";")) {
-    const eq = part.indexOf("=");
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return undefined;
 }

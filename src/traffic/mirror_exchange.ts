@@ -9,7 +9,7 @@
  * `X-Ferry-Mirror: 1` plus `X-Ferry-Mirror-Of: <primary id>` so the shadow can tell a copy and
  * find its original.
  */
-import { readCookie } from "../proxy/forward.ts";
+import { cookieValue } from "../proxy/cookies.ts";
 import { outboundHeaders } from "../proxy/outbound_headers.ts";
 import type { ProxyState } from "../proxy/state.ts";
 import type { PickContext } from "../upstream/balancers/balancer.ts";
@@ -40,7 +40,7 @@ export function admitToShadow(
   const pick: PickContext = {
     clientIp: proxy.clientIp,
     header: (name) => req.headers.get(name),
-    cookie: (name) => readCookie(req.headers.get("cookie"), name),
+    cookie: (name) => cookieValue(req.headers.get("cookie"), name),
   };
   const target = shadow.balancer.pick(pick);
   if (!target) return `upstream "${shadow.config.name}" has no healthy target`;

@@ -3,7 +3,7 @@
  * the end of the route's policy chain, and a request being explained, which has no verified
  * claims and no client address (explain runs no policies and opens no connection).
  */
-import { readCookie } from "../proxy/forward.ts";
+import { cookieValue } from "../proxy/cookies.ts";
 import type { ProxyState } from "../proxy/state.ts";
 import type { MatchInput } from "../routing/request_view.ts";
 import { splitUrl } from "../routing/request_view.ts";
@@ -38,7 +38,7 @@ export class RequestTrafficInput implements TrafficInput {
   }
 
   cookie(name: string): string | undefined {
-    return readCookie(this.header("cookie"), name);
+    return cookieValue(this.header("cookie"), name);
   }
 
   queryParam(name: string): string | null {
@@ -65,7 +65,7 @@ export function claimOf(input: TrafficInput, name: string): unknown {
 export function explainedInput(input: MatchInput): TrafficInput {
   return {
     header: (name) => input.header(name),
-    cookie: (name) => readCookie(input.header("cookie"), name),
+    cookie: (name) => cookieValue(input.header("cookie"), name),
     queryParam: (name) => input.queryParam(name),
     claims: undefined,
     knowsClaims: false,

@@ -1,6 +1,7 @@
 /** Finding bearer tokens in requests, removing them, and reading claims out of payloads. */
 import assert from "node:assert/strict";
-import { findToken, withoutCookie, withoutQueryParam } from "../../src/identity/bearer_token.ts";
+import { findToken, withoutQueryParam } from "../../src/identity/bearer_token.ts";
+import { withoutCookie } from "../../src/proxy/cookies.ts";
 import { claimAt, claimHeaderValue, grantedScopes } from "../../src/identity/jwt_claims.ts";
 
 Deno.test("bearer token: Authorization first, then cookie, then query", () => {
