@@ -17,6 +17,7 @@ import { ACCESS_LOG_FIELDS } from "../observe/access_log.ts";
 import { parseCidr } from "../proxy/cidr.ts";
 import { compilePathPattern, PatternError } from "../routing/path_pattern.ts";
 import { parseDuration } from "./duration.ts";
+import { MAX_TIMER_MS } from "./timer_limit.ts";
 import { describeValue } from "./format_issues.ts";
 import type { FerryConfig } from "./types.ts";
 
@@ -43,18 +44,13 @@ function checked<T extends z.ZodType>(
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 const DURATION = 'a duration like "250ms" or "5s"';
-/**
- * The longest duration a config may name: what `setTimeout` can wait (2^31 - 1 ms, ~24.8 days).
- * Longer, it warns and fires after 1 ms, so an idle timeout or a probe interval would turn into
- * a busy loop.
- */
-const MAX_DURATION_MS = 2 ** 31 - 1;
 const duration = checked(
   z.string({ error: expected(DURATION) }),
   (text) => {
     const ms = parseDuration(text);
     if (ms === undefined) return `expected ${DURATION}, got ${describeValue(text)}`;
-    if (ms > MAX_DURATION_MS) {
+    // Longer, setTimeout fires after 1 ms: an idle timeout or a probe interval would spin.
+    if (ms > MAX_TIMER_MS) {
       return `expected a duration of at most 596h (what a timer can wait), got ${
         describeValue(text)
       }`;

@@ -16,6 +16,7 @@ import { IdpFetchCancelled, IdpFetchError } from "./bounded_fetch.ts";
 import { fetchJwks, type JwksAnswer } from "./jwks_fetch.ts";
 import type { KeySet } from "./jwks_key_set.ts";
 import { DiscoveryError, type JwksLocator } from "./jwks_locator.ts";
+import { timerDelay } from "../config/timer_limit.ts";
 
 /** Timings in milliseconds (see `JwksCacheOptions` in `src/policies/jwt.ts`). */
 export interface JwksCacheTiming {
@@ -60,8 +61,6 @@ export class JwksUnavailableError extends Error {
 const MAX_AGE_FLOOR_MS = 60_000;
 const MAX_AGE_CEILING_MS = 24 * 3_600_000;
 const FIRST_RETRY_MS = 1_000;
-// Longer timers overflow and fire at once.
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 interface Loaded {
   keys: KeySet;
@@ -281,7 +280,7 @@ export class JwksCache {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       void this.#refresh();
-    }, Math.min(Math.max(1, delay), MAX_TIMER_MS));
+    }, timerDelay(delay));
     Deno.unrefTimer(this.#timer);
   }
 

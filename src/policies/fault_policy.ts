@@ -5,9 +5,8 @@ import { parseDuration } from "../config/duration.ts";
 import { problem } from "../proxy/problem.ts";
 import type { FaultCondition, FaultPolicyOptions } from "./fault.ts";
 import type { PolicyDefinition, PolicyMiddleware } from "./policy.ts";
+import { MAX_TIMER_MS } from "../config/timer_limit.ts";
 
-// Longer timers overflow and fire at once: a huge delay would silently become none.
-const MAX_TIMER_MS = 2 ** 31 - 1;
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 // Messages start with "must": validation puts the value found in front of them.

@@ -15,12 +15,11 @@ import { editableRequestHeaders, type ProxyState } from "../proxy/state.ts";
 import { splitUrl } from "../routing/request_view.ts";
 import type { ForwardAuthOptions } from "./forward_auth.ts";
 import type { PolicyDefinition, PolicyEnv, PolicyMiddleware } from "./policy.ts";
+import { MAX_TIMER_MS } from "../config/timer_limit.ts";
 
 const KIND = "forwardAuth";
 const DEFAULT_REQUEST_HEADERS = ["authorization", "cookie"];
 const DEFAULT_TIMEOUT_MS = 2_000;
-// Longer timers overflow and fire at once: a huge timeout would silently become none.
-const MAX_TIMER_MS = 2 ** 31 - 1;
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /**

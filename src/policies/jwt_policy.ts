@@ -15,6 +15,7 @@ import { sharedJwksCache } from "../identity/shared_jwks.ts";
 import { sharedVerifiedTokens } from "../identity/verified_tokens.ts";
 import type { JwksCacheOptions, JwtOptions } from "./jwt.ts";
 import type { PolicyDefinition, PolicyEnv } from "./policy.ts";
+import { MAX_TIMER_MS } from "../config/timer_limit.ts";
 
 const ALGORITHMS = [
   "RS256",
@@ -32,8 +33,6 @@ const ALGORITHMS = [
 const DEFAULT_ALGORITHMS = ["RS256", "ES256"];
 const DEFAULT_CLOCK_TOLERANCE_MS = 30_000;
 const MAX_CLOCK_TOLERANCE_MS = 3_600_000;
-// Longer timers overflow and fire at once.
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // RFC 6749 §3.3 scope-token.

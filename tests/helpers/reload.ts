@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import { MemoryLogger } from "../../src/observe/logger.ts";
 import { type GatewayHandle, serveFile } from "../../src/server/gateway.ts";
+import { startUpstream, type TestUpstream } from "./gateway.ts";
 
 /** Ferry's entry module as a file URL, for `import { defineConfig } from "..."` in temp files. */
 export const MOD_URL: string = new URL("../../mod.ts", import.meta.url).href;
@@ -67,6 +68,32 @@ export async function serveTestFile(
   });
   if (!handle.adminUrl) throw new Error("the test gateway has no admin listener");
   return Object.assign(handle, { logger, adminUrl: handle.adminUrl });
+}
+
+/**
+ * Runs `body` with a gateway served from a config file in a fresh folder, in front of an
+ * upstream answering "ok". `write` saves the first files and returns the config's path. The
+ * gateway, the upstream and the folder are closed and removed whatever happens.
+ */
+export async function withConfigFileGateway(
+  write: (dir: ConfigDir, upstreamUrl: string) => Promise<string>,
+  body: (gw: FileGateway, dir: ConfigDir, file: string, upstreamUrl: string) => Promise<void>,
+  options: { watch?: boolean } = {},
+): Promise<void> {
+  let dir: ConfigDir | undefined;
+  let upstream: TestUpstream | undefined;
+  let gw: FileGateway | undefined;
+  try {
+    dir = await makeConfigDir();
+    upstream = startUpstream(() => new Response("ok"));
+    const file = await write(dir, upstream.url);
+    gw = await serveTestFile(file, options);
+    await body(gw, dir, file, upstream.url);
+  } finally {
+    await gw?.close();
+    await upstream?.close();
+    await dir?.remove();
+  }
 }
 
 /**

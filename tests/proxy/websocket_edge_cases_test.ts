@@ -69,6 +69,17 @@ function client(url: string) {
   return { ws, messages, closed };
 }
 
+/** Ferry's upstream WebSocket client, connected straight to `upstream` (no gateway). */
+function connectDirectly(upstream: { url: string; port: number }): Promise<UpstreamWebSocket> {
+  const address = {
+    origin: upstream.url,
+    protocol: "http:" as const,
+    hostname: "127.0.0.1",
+    port: upstream.port,
+  };
+  return UpstreamWebSocket.connect(address, "/", ["host", "x"], [], 5_000);
+}
+
 /** Closes the client (if still open), then the gateway and the upstream. */
 async function closeAll(
   c: ReturnType<typeof client>,
@@ -167,13 +178,7 @@ Deno.test("nothing is sent to the upstream after the close frame (a reload closi
     const rest = await s.readToEnd();
     seen.resolve(rest.length ? [...opcodes, rest[0] & 0x0f] : opcodes);
   });
-  const address = {
-    origin: upstream.url,
-    protocol: "http:" as const,
-    hostname: "127.0.0.1",
-    port: upstream.port,
-  };
-  const ws = await UpstreamWebSocket.connect(address, "/", ["host", "x"], [], 5_000);
+  const ws = await connectDirectly(upstream);
   const closed = new Promise<number>((resolve) => ws.onclose = (code) => resolve(code));
   try {
     ws.start();
@@ -236,13 +241,7 @@ Deno.test("an upstream that stopped reading: queued writes are bounded, then it 
   const upstream = upstreamSending(new Uint8Array(0), async () => {
     await hold.promise; // reads nothing more until the test ends
   });
-  const address = {
-    origin: upstream.url,
-    protocol: "http:" as const,
-    hostname: "127.0.0.1",
-    port: upstream.port,
-  };
-  const ws = await UpstreamWebSocket.connect(address, "/", ["host", "x"], [], 5_000);
+  const ws = await connectDirectly(upstream);
   const closed = new Promise<[number, string]>((resolve) => {
     ws.onclose = (code, reason) => resolve([code, reason]);
   });

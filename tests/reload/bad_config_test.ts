@@ -6,21 +6,18 @@
  * their exact paths). The next good save recovers and bumps the version.
  */
 import assert from "node:assert/strict";
-import { startUpstream, type TestUpstream } from "../helpers/gateway.ts";
 import {
   adminConfig,
-  type ConfigDir,
   configInfo,
   type FileGateway,
   get,
   linesWith,
-  makeConfigDir,
   MOD_URL,
   pollFor,
   reloadCount,
   save,
   type SaveStyle,
-  serveTestFile,
+  withConfigFileGateway,
 } from "../helpers/reload.ts";
 
 const REJECTED = "config rejected; still serving the previous one";
@@ -114,22 +111,18 @@ async function versionHeader(gw: FileGateway): Promise<string | null> {
 
 for (const bad of CASES) {
   Deno.test(`reload: a ${bad.name} keeps the old config serving, is reported, and the next good save recovers`, async () => {
-    let dir: ConfigDir | undefined;
-    let upstream: TestUpstream | undefined;
-    let gw: FileGateway | undefined;
-    try {
-      dir = await makeConfigDir();
-      upstream = startUpstream(() => new Response("ok"));
+    await withConfigFileGateway(async (dir, upstreamUrl) => {
       const path = dir.path("ferry.config.ts");
-      await save(path, goodConfig(upstream.url, 1));
-      gw = await serveTestFile(path);
+      await save(path, goodConfig(upstreamUrl, 1));
+      return path;
+    }, async (gw, _dir, path, upstreamUrl) => {
       const before = await adminConfig(gw.adminUrl);
       assert.equal(before.version, 1);
       assert.equal(await reloadCount(gw.adminUrl, "success"), 1, "the start-up load counts once");
       assert.equal(await reloadCount(gw.adminUrl, "error"), 0);
 
       // The bad save.
-      await save(path, bad.text(upstream.url), bad.style);
+      await save(path, bad.text(upstreamUrl), bad.style);
       const admin = gw.adminUrl;
       await pollFor(
         "the bad save to be rejected",
@@ -160,7 +153,7 @@ for (const bad of CASES) {
       assert.match(after.lastLoad.errors![0].message, bad.message(path));
 
       // The next good save recovers.
-      await save(path, goodConfig(upstream.url, 2), bad.style);
+      await save(path, goodConfig(upstreamUrl, 2), bad.style);
       const recovered = await pollFor("the good save to be applied", async () => {
         const c = await adminConfig(admin);
         return c.version === 2 ? c : undefined;
@@ -172,10 +165,6 @@ for (const bad of CASES) {
       assert.equal(await reloadCount(admin, "success"), 2);
       assert.equal(await reloadCount(admin, "error"), 1);
       assert.deepEqual(await configInfo(admin), [{ version: "2", hash: recovered.hash }]);
-    } finally {
-      await gw?.close();
-      await upstream?.close();
-      await dir?.remove();
-    }
+    });
   });
 }

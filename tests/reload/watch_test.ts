@@ -6,24 +6,22 @@
  * `reload.debounce` applies it to the running watch.
  */
 import assert from "node:assert/strict";
-import { startUpstream, type TestUpstream } from "../helpers/gateway.ts";
 import {
   type ConfigDir,
   type FileGateway,
   get,
   linesWith,
-  makeConfigDir,
   MOD_URL,
   pollFor,
   reloadCount,
   save,
   type SaveStyle,
-  serveTestFile,
   stampedConfigText,
   stampPolicyText,
+  withConfigFileGateway,
 } from "../helpers/reload.ts";
 
-async function withWatchedGateway(
+function withWatchedGateway(
   body: (
     gw: FileGateway,
     files: { config: string; policy: string },
@@ -31,22 +29,15 @@ async function withWatchedGateway(
   ) => Promise<void>,
   debounce = "100ms",
 ) {
-  let dir: ConfigDir | undefined;
-  let upstream: TestUpstream | undefined;
-  let gw: FileGateway | undefined;
-  try {
-    dir = await makeConfigDir();
-    upstream = startUpstream(() => new Response("ok"));
-    const files = { config: dir.path("ferry.config.ts"), policy: dir.path("policy.ts") };
-    await save(files.policy, stampPolicyText(1));
-    await save(files.config, stampedConfigText(upstream.url, 1, debounce));
-    gw = await serveTestFile(files.config);
-    await body(gw, files, upstream.url);
-  } finally {
-    await gw?.close();
-    await upstream?.close();
-    await dir?.remove();
-  }
+  return withConfigFileGateway(
+    async (dir, upstreamUrl) => {
+      await save(dir.path("policy.ts"), stampPolicyText(1));
+      await save(dir.path("ferry.config.ts"), stampedConfigText(upstreamUrl, 1, debounce));
+      return dir.path("ferry.config.ts");
+    },
+    (gw, dir, config, upstreamUrl) =>
+      body(gw, { config, policy: dir.path("policy.ts") }, upstreamUrl),
+  );
 }
 
 /** Polls the gateway until a response carries `header: value`. */
@@ -157,36 +148,33 @@ export const tag = headers({ response: { set: { "x-tag": "${tag}" } } });
 });
 
 Deno.test("reload: a Kubernetes-style ConfigMap swap (symlinked folder replaced) is picked up", async () => {
-  let dir: ConfigDir | undefined;
-  let upstream: TestUpstream | undefined;
-  let gw: FileGateway | undefined;
-  try {
-    dir = await makeConfigDir();
-    upstream = startUpstream(() => new Response("ok"));
-    // The kubelet's layout: files are symlinks through `..data`, which points at a timestamped
-    // folder; an update writes a new folder and renames a new `..data` link over the old one.
-    const publish = async (generation: number, version: number) => {
-      const folder = `..gen_${generation}`;
-      await Deno.mkdir(dir!.path(folder));
-      await Deno.writeTextFile(dir!.path(`${folder}/policy.ts`), stampPolicyText(version));
-      await Deno.writeTextFile(
-        dir!.path(`${folder}/ferry.config.ts`),
-        stampedConfigText(upstream!.url, version),
-      );
-      await Deno.symlink(folder, dir!.path("..data_tmp"));
-      await Deno.rename(dir!.path("..data_tmp"), dir!.path("..data"));
-    };
-    await publish(1, 1);
+  // The kubelet's layout: files are symlinks through `..data`, which points at a timestamped
+  // folder; an update writes a new folder and renames a new `..data` link over the old one.
+  const publish = async (
+    dir: ConfigDir,
+    upstreamUrl: string,
+    generation: number,
+    version: number,
+  ) => {
+    const folder = `..gen_${generation}`;
+    await Deno.mkdir(dir.path(folder));
+    await Deno.writeTextFile(dir.path(`${folder}/policy.ts`), stampPolicyText(version));
+    await Deno.writeTextFile(
+      dir.path(`${folder}/ferry.config.ts`),
+      stampedConfigText(upstreamUrl, version),
+    );
+    await Deno.symlink(folder, dir.path("..data_tmp"));
+    await Deno.rename(dir.path("..data_tmp"), dir.path("..data"));
+  };
+  await withConfigFileGateway(async (dir, upstreamUrl) => {
+    await publish(dir, upstreamUrl, 1, 1);
     await Deno.symlink("..data/ferry.config.ts", dir.path("ferry.config.ts"));
     await Deno.symlink("..data/policy.ts", dir.path("policy.ts"));
-    gw = await serveTestFile(dir.path("ferry.config.ts"));
+    return dir.path("ferry.config.ts");
+  }, async (gw, dir, _file, upstreamUrl) => {
     await untilServed(gw, "x-version", "1");
-    await publish(2, 2);
+    await publish(dir, upstreamUrl, 2, 2);
     await untilServed(gw, "x-version", "2");
     await untilServed(gw, "x-policy-version", "2");
-  } finally {
-    await gw?.close();
-    await upstream?.close();
-    await dir?.remove();
-  }
+  });
 });

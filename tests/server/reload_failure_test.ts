@@ -8,17 +8,15 @@ import assert from "node:assert/strict";
 import { ConfigError } from "../../src/config/config_error.ts";
 import { MemoryLogger } from "../../src/observe/logger.ts";
 import { createGateway } from "../../src/server/gateway.ts";
-import { startUpstream, type TestUpstream } from "../helpers/gateway.ts";
 import {
   type ConfigDir,
   type FileGateway,
   get,
-  makeConfigDir,
   MOD_URL,
   pollFor,
   reloadCount,
   save,
-  serveTestFile,
+  withConfigFileGateway,
 } from "../helpers/reload.ts";
 
 function configText(upstreamUrl: string, version: number, accessLog = ""): string {
@@ -34,25 +32,20 @@ export default defineConfig({
 `;
 }
 
-async function withFileGateway(
+/** A file-backed gateway serving version 1 of `configText`, watched or not. */
+function withFileGateway(
   watch: boolean,
   body: (gw: FileGateway, dir: ConfigDir, file: string, upstreamUrl: string) => Promise<void>,
 ) {
-  let dir: ConfigDir | undefined;
-  let upstream: TestUpstream | undefined;
-  let gw: FileGateway | undefined;
-  try {
-    dir = await makeConfigDir();
-    upstream = startUpstream(() => new Response("ok"));
-    const file = dir.path("ferry.config.ts");
-    await save(file, configText(upstream.url, 1));
-    gw = await serveTestFile(file, { watch });
-    await body(gw, dir, file, upstream.url);
-  } finally {
-    await gw?.close();
-    await upstream?.close();
-    await dir?.remove();
-  }
+  return withConfigFileGateway(
+    async (dir, upstreamUrl) => {
+      const file = dir.path("ferry.config.ts");
+      await save(file, configText(upstreamUrl, 1));
+      return file;
+    },
+    body,
+    { watch },
+  );
 }
 
 function unopenableLog(dir: ConfigDir): string {

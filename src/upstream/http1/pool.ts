@@ -1,4 +1,4 @@
-import { timerDelay } from "../timer_limit.ts";
+import { timerDelay } from "../../config/timer_limit.ts";
 import type { Connection } from "./connection.ts";
 
 /**

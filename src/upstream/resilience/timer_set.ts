@@ -3,7 +3,7 @@
  * steps), so that closing the upstream clears every one of them. Timers are unref'd: a gateway
  * that is otherwise done never stays alive for a health probe.
  */
-import { MAX_TIMER_MS } from "../timer_limit.ts";
+import { timerDelay } from "../../config/timer_limit.ts";
 
 type Timer = ReturnType<typeof setTimeout>;
 
@@ -21,7 +21,7 @@ export class TimerSet {
     const id = setTimeout(() => {
       this.#ids.delete(id);
       fn();
-    }, Math.min(ms, MAX_TIMER_MS));
+    }, timerDelay(ms));
     Deno.unrefTimer(id as unknown as number);
     this.#ids.add(id);
     return id;

@@ -1,9 +1,9 @@
 /**
  * The longest delay `setTimeout` can wait: 2^31 - 1 ms, about 24.8 days. A longer one (Deno
  * warns "TimeoutOverflowWarning") fires after 1 ms, so a timer that re-arms itself would spin.
- * Config durations are capped at this (`schema.ts`), but delays are also computed from them (an
- * ejection time that doubles, a sum of backoffs), hence every long-lived timer of the upstream
- * side clamps its delay too.
+ * Config durations are capped at this (`schema.ts` and the policies' own schemas), and timers
+ * whose delays are computed from them (an ejection time that doubles, a sum of backoffs, a JWKS
+ * refresh from `Cache-Control`) clamp with `timerDelay` too. One constant for all of them.
  */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
