@@ -1,15 +1,19 @@
 /**
  * The active-context store for `@opentelemetry/api`, on `AsyncLocalStorage`: what `context.with`
- * sets is visible across the awaits of the function it runs, and nowhere else.
+ * sets is visible across the awaits of the function it runs, and nowhere else. Outside any
+ * `with`, the active context is {@link LinkedContext.ROOT}, so every context derived from it is
+ * one of Ferry's linked ones.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { type Context, type ContextManager, ROOT_CONTEXT } from "@opentelemetry/api";
+import type { Context, ContextManager } from "@opentelemetry/api";
+import { LinkedContext } from "./linked_context.ts";
 
 export class AsyncLocalStorageContextManager implements ContextManager {
   readonly #storage = new AsyncLocalStorage<Context>();
 
   active(): Context {
-    return this.#storage.getStore() ?? ROOT_CONTEXT;
+    // Contexts derived from this root are Ferry's cheap ones (linked_context.ts).
+    return this.#storage.getStore() ?? LinkedContext.ROOT;
   }
 
   with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(

@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { createContextKey, ROOT_CONTEXT } from "@opentelemetry/api";
+import { LinkedContext } from "../../../src/observe/otlp/linked_context.ts";
 import { AsyncLocalStorageContextManager } from "../../../src/observe/otlp/context_manager.ts";
 
 const KEY = createContextKey("test");
 
-Deno.test("active() is the root context outside with()", () => {
+Deno.test("active() is Ferry's linked root context outside with()", () => {
   const manager = new AsyncLocalStorageContextManager().enable();
-  assert.equal(manager.active(), ROOT_CONTEXT);
+  assert.equal(manager.active(), LinkedContext.ROOT);
 });
 
 Deno.test("with() makes a context active across awaits and restores the outer one", async () => {
@@ -23,7 +24,7 @@ Deno.test("with() makes a context active across awaits and restores the outer on
     assert.equal(seen, "inner");
     assert.equal(manager.active().getValue(KEY), "outer");
   });
-  assert.equal(manager.active(), ROOT_CONTEXT);
+  assert.equal(manager.active(), LinkedContext.ROOT);
 });
 
 Deno.test("with() passes thisArg and arguments and returns the result", () => {
@@ -57,6 +58,6 @@ Deno.test("disable() forgets the active context", () => {
   const manager = new AsyncLocalStorageContextManager().enable();
   manager.with(ROOT_CONTEXT.setValue(KEY, "x"), () => {
     manager.disable();
-    assert.equal(manager.active(), ROOT_CONTEXT);
+    assert.equal(manager.active(), LinkedContext.ROOT);
   });
 });
