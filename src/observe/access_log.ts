@@ -2,6 +2,11 @@
  * The JSON access log: one line per request, to stdout or a file, or off. Lines are queued and
  * written in batches off the request path, so a slow disk never adds latency; when the queue is
  * full, lines are dropped and counted rather than buffered without bound.
+ *
+ * A batch is written every {@link FLUSH_INTERVAL_MS}, or as soon as {@link FLUSH_LINES} lines
+ * are waiting, as nginx's `access_log ... buffer= flush=` and Envoy's file flush interval (1 s)
+ * do. Writing after every event-loop turn, as before, made one small write (a stream write and a
+ * hop to the file thread) per few requests: measured as ~12% of a core at ~10k req/s.
  */
 
 /** One access-log record. */
@@ -75,6 +80,10 @@ export interface AccessLog {
 }
 
 const MAX_QUEUED = 10_000;
+/** Longest a line waits in the queue before it is written. */
+export const FLUSH_INTERVAL_MS = 100;
+/** Lines that trigger a write at once (about 200 KB of typical lines). */
+const FLUSH_LINES = 1024;
 const encoder = new TextEncoder();
 
 /** The no-op log. */
@@ -99,7 +108,14 @@ export class BatchedAccessLog implements AccessLog {
   dropped = 0;
   #queue: string[] = [];
   #writing: Promise<void> | undefined;
-  #scheduled = false;
+  /** The pending timed write, if any. */
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Whether the pending timer is the immediate one a full batch sets. */
+  #timerImmediate = false;
+  readonly #onTimer = () => {
+    this.#timer = undefined;
+    void this.flush();
+  };
 
   /** Sampling accumulator: each request adds `sample`; crossing 1 logs it. */
   #credit = 0;
@@ -126,16 +142,24 @@ export class BatchedAccessLog implements AccessLog {
     this.#queue.push(
       JSON.stringify(this.options.fields ? pick(entry, this.options.fields) : entry),
     );
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      setTimeout(() => {
-        this.#scheduled = false;
-        void this.flush();
-      }, 0);
+    if (this.#queue.length >= FLUSH_LINES) {
+      // A full batch goes now, but after this request's response: in a later task.
+      if (!this.#timerImmediate) {
+        if (this.#timer !== undefined) clearTimeout(this.#timer);
+        this.#timer = setTimeout(this.#onTimer, 0);
+        this.#timerImmediate = true;
+      }
+    } else if (this.#timer === undefined) {
+      this.#timer = setTimeout(this.#onTimer, FLUSH_INTERVAL_MS);
     }
   }
 
   flush(): Promise<void> {
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    this.#timerImmediate = false;
     if (this.#writing) return this.#writing.then(() => this.flush());
     if (this.#queue.length === 0) return Promise.resolve();
     const batch = this.#queue.join("\n") + "\n";
