@@ -163,11 +163,23 @@ export function encodeExportRequest(
   resource: readonly OtlpKeyValue[],
   spans: readonly RecordingSpan[],
 ): string {
+  return exportRequestBody(resource, spans.map((s) => s.scope), spans.map(encodeSpan));
+}
+
+/**
+ * The request body for spans already encoded (`texts[i]`, made by {@link encodeSpan}, came from
+ * a tracer with scope `scopes[i]`), grouped by scope under one resource.
+ */
+export function exportRequestBody(
+  resource: readonly OtlpKeyValue[],
+  scopes: readonly InstrumentationScope[],
+  texts: readonly string[],
+): string {
   const byScope = new Map<InstrumentationScope, string[]>();
-  for (const span of spans) {
-    const group = byScope.get(span.scope);
-    if (group === undefined) byScope.set(span.scope, [encodeSpan(span)]);
-    else group.push(encodeSpan(span));
+  for (let i = 0; i < texts.length; i++) {
+    const group = byScope.get(scopes[i]);
+    if (group === undefined) byScope.set(scopes[i], [texts[i]]);
+    else group.push(texts[i]);
   }
   const scopeSpans: string[] = [];
   for (const [scope, encoded] of byScope) {

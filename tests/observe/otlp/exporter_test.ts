@@ -216,3 +216,25 @@ Deno.test("exports go out with the configured headers and a JSON content type", 
     await server.shutdown();
   }
 });
+
+Deno.test("a span that cannot be encoded is dropped and counted; the request path never throws", async () => {
+  const receiver = startOtlpReceiver();
+  try {
+    const { exporter, provider } = pipeline(receiver.endpoint, undefined, {
+      scheduledDelayMs: 60_000,
+    });
+    const tracer = provider.getTracer("ferry");
+    const bad = tracer.startSpan("bad", {}, ROOT_CONTEXT);
+    // Not an AttributeValue, but JavaScript callers can pass anything: an invalid Date has no
+    // ISO form, and encoding it throws.
+    bad.setAttribute("when", new Date(NaN) as unknown as string);
+    bad.end();
+    tracer.startSpan("good", {}, ROOT_CONTEXT).end();
+    assert.equal(exporter.dropped, 1);
+    assert.equal(exporter.queued, 1);
+    await exporter.shutdown();
+    assert.deepEqual(receiver.spans.map((s) => s.name), ["good"]);
+  } finally {
+    await receiver.close();
+  }
+});
