@@ -1,13 +1,15 @@
 /**
  * A real OTLP/HTTP receiver for tests: a `Deno.serve` server on 127.0.0.1:0 that takes what an
- * exporter configured with `OTEL_EXPORTER_OTLP_PROTOCOL=http/json` posts to `/v1/traces` and
- * keeps every span, flattened and with its attributes decoded. Logs and metrics are answered
+ * exporter posts to `/v1/traces`, as OTLP/protobuf (`application/x-protobuf`, decoded by
+ * `otlp_proto.ts`) or OTLP/JSON, and keeps every span, flattened and with its attributes decoded. Logs and metrics are answered
  * 200 and dropped, so an exporter sending them never retries or complains.
  *
  * Tests wait for spans with {@link OtlpReceiver.waitFor}: it resolves as soon as an export makes
  * the condition true (no polling, no sleeps) and rejects after a bound, so a missing span fails
  * the test instead of hanging it.
  */
+
+import { decodeTraceExport } from "./otlp_proto.ts";
 
 /** An attribute value as OTLP/JSON encodes it. */
 interface AnyValue {
@@ -64,8 +66,10 @@ export interface OtlpReceiver {
   readonly traceExports: number;
   /** The path of every request received, traces, logs and metrics included, in order. */
   readonly paths: readonly string[];
-  /** Bodies that were not OTLP/JSON (a protobuf exporter, say); a test asserts it stays 0. */
+  /** Trace exports that could not be decoded; a test asserts it stays 0. */
   readonly undecodable: number;
+  /** The content type of every trace export, in order. */
+  readonly contentTypes: readonly string[];
   /**
    * Resolves with `select(spans)` once it returns a value other than `undefined`, checked now and
    * after every export; rejects after `timeoutMs`.
@@ -85,6 +89,7 @@ export function startOtlpReceiver(): OtlpReceiver {
   let traceExports = 0;
   const paths: string[] = [];
   let undecodable = 0;
+  const contentTypes: string[] = [];
 
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
     const path = new URL(req.url).pathname;
@@ -92,8 +97,16 @@ export function startOtlpReceiver(): OtlpReceiver {
     const body = await readBody(req);
     if (req.method === "POST" && path === "/v1/traces") {
       traceExports++;
+      const type = req.headers.get("content-type") ?? "";
+      contentTypes.push(type);
       try {
-        spans.push(...flatten(JSON.parse(new TextDecoder().decode(body))));
+        spans.push(
+          ...flatten(
+            type === "application/x-protobuf"
+              ? decodeTraceExport(body)
+              : JSON.parse(new TextDecoder().decode(body)),
+          ),
+        );
       } catch {
         undecodable++;
       }
@@ -110,6 +123,7 @@ export function startOtlpReceiver(): OtlpReceiver {
       return traceExports;
     },
     paths,
+    contentTypes,
     get undecodable() {
       return undecodable;
     },

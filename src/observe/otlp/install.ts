@@ -37,6 +37,7 @@ export function installOtlpTracing(settings: OtlpTraceSettings): OtlpTracing {
   if (installed !== undefined) return installed;
   const exporter = new BatchSpanExporter({
     endpoint: settings.endpoint,
+    protocol: settings.protocol,
     headers: settings.headers,
     resource: resourceAttributes(settings.serviceName, settings.resourceAttributes),
     maxQueueSize: settings.maxQueueSize,

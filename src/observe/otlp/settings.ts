@@ -4,6 +4,7 @@
  * naming the variable and its value, so a misconfiguration fails at start-up instead of
  * silently exporting nothing.
  */
+import type { OtlpProtocol } from "./span_batch.ts";
 import { SAMPLER_KINDS, type SamplerKind, type SamplerSpec } from "./sampler.ts";
 
 /** Everything the exporter, sampler and resource need. */
@@ -15,6 +16,8 @@ export interface OtlpTraceSettings {
   /** `OTEL_RESOURCE_ATTRIBUTES`, decoded (service.name is {@link serviceName}). */
   resourceAttributes: Record<string, string>;
   sampler: SamplerSpec;
+  /** `OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL`: `http/protobuf` unless set to `http/json`. */
+  protocol: OtlpProtocol;
   maxQueueSize: number;
   maxExportBatchSize: number;
   scheduledDelayMs: number;
@@ -73,9 +76,14 @@ export function otlpTraceSettings(
     const protocolVar = read("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") !== undefined
       ? "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
       : "OTEL_EXPORTER_OTLP_PROTOCOL";
-    const protocol = read(protocolVar);
-    if (protocol !== undefined && protocol !== "http/json") {
-      fail(protocolVar, protocol, "Ferry's exporter speaks http/json; set http/json or unset it");
+    // OTLP's default protocol is http/protobuf; grpc is the one Ferry does not speak.
+    const protocol = read(protocolVar) ?? "http/protobuf";
+    if (protocol !== "http/protobuf" && protocol !== "http/json") {
+      fail(
+        protocolVar,
+        protocol,
+        "Ferry's exporter speaks http/protobuf (the default) or http/json",
+      );
     }
 
     const resourceAttributes = readPairs(read, "OTEL_RESOURCE_ATTRIBUTES");
@@ -109,6 +117,7 @@ export function otlpTraceSettings(
         serviceName,
         resourceAttributes,
         sampler: readSampler(read),
+        protocol,
         maxQueueSize,
         maxExportBatchSize,
         scheduledDelayMs: readPositiveInt(read, "OTEL_BSP_SCHEDULE_DELAY", 5000),

@@ -194,28 +194,60 @@ Deno.test("an export that outlives its timeout is abandoned and counted as faile
   }
 });
 
-Deno.test("exports go out with the configured headers and a JSON content type", async () => {
-  const seen: Headers[] = [];
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
-    seen.push(req.headers);
-    await req.arrayBuffer();
-    return Response.json({});
-  });
-  try {
-    const { exporter, provider } = pipeline(`http://127.0.0.1:${server.addr.port}`, undefined, {
-      headers: { authorization: "Bearer t0ken", "x-tenant": "a b" },
+for (
+  const [protocol, contentType] of [
+    ["http/protobuf", "application/x-protobuf"],
+    ["http/json", "application/json"],
+  ] as const
+) {
+  Deno.test(`${protocol}: exports go out with the configured headers and ${contentType}`, async () => {
+    const seen: Headers[] = [];
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+      seen.push(req.headers);
+      await req.arrayBuffer();
+      return Response.json({});
     });
-    endSpans(provider.getTracer("ferry"), 1);
-    await exporter.shutdown();
-    assert.equal(seen.length, 1);
-    assert.equal(seen[0].get("content-type"), "application/json");
-    assert.equal(seen[0].get("authorization"), "Bearer t0ken");
-    assert.equal(seen[0].get("x-tenant"), "a b");
-    assert.equal(exporter.exported, 1);
-  } finally {
-    await server.shutdown();
-  }
-});
+    try {
+      const { exporter, provider } = pipeline(`http://127.0.0.1:${server.addr.port}`, undefined, {
+        protocol,
+        headers: { authorization: "Bearer t0ken", "x-tenant": "a b" },
+      });
+      endSpans(provider.getTracer("ferry"), 1);
+      await exporter.shutdown();
+      assert.equal(seen.length, 1);
+      assert.equal(seen[0].get("content-type"), contentType);
+      assert.equal(seen[0].get("authorization"), "Bearer t0ken");
+      assert.equal(seen[0].get("x-tenant"), "a b");
+      assert.equal(exporter.exported, 1);
+    } finally {
+      await server.shutdown();
+    }
+  });
+
+  Deno.test(`${protocol}: spans of several tracers in several batches all arrive`, async () => {
+    const receiver = startOtlpReceiver();
+    try {
+      const { exporter, provider } = pipeline(receiver.endpoint, undefined, {
+        protocol,
+        maxExportBatchSize: 4,
+        scheduledDelayMs: 60_000,
+      });
+      for (let i = 0; i < 10; i++) {
+        provider.getTracer(i % 2 ? "odd" : "even").startSpan(`s${i}`, {}, ROOT_CONTEXT).end();
+      }
+      await exporter.shutdown();
+      assert.equal(receiver.traceExports, 3); // 4 + 4 + the flushed 2
+      assert.deepEqual(receiver.contentTypes, Array(3).fill(contentType));
+      assert.deepEqual(
+        receiver.spans.map((s) => `${s.scope}:${s.name}`).sort(),
+        Array.from({ length: 10 }, (_, i) => `${i % 2 ? "odd" : "even"}:s${i}`).sort(),
+      );
+      assert.equal(receiver.undecodable, 0);
+    } finally {
+      await receiver.close();
+    }
+  });
+}
 
 Deno.test("a span that cannot be encoded is dropped and counted; the request path never throws", async () => {
   const receiver = startOtlpReceiver();

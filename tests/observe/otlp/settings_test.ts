@@ -41,6 +41,7 @@ Deno.test("defaults", () => {
     serviceName: "ferry",
     resourceAttributes: {},
     sampler: { kind: "parentbased_always_on", ratio: 1 },
+    protocol: "http/protobuf",
     maxQueueSize: 2048,
     maxExportBatchSize: 512,
     scheduledDelayMs: 5000,
@@ -142,11 +143,19 @@ Deno.test("batch processor numbers and timeouts", () => {
   );
 });
 
-Deno.test("protocols other than http/json are refused, saying why", () => {
-  assert.equal(settings({ ...BASE, OTEL_EXPORTER_OTLP_PROTOCOL: "http/json" }).maxQueueSize, 2048);
-  const e = error({ ...BASE, OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf" });
-  assert.match(e, /OTEL_EXPORTER_OTLP_PROTOCOL="http\/protobuf"/);
-  assert.match(e, /Ferry's exporter speaks http\/json/);
+Deno.test("http/protobuf is the default, http/json is taken, anything else is refused", () => {
+  assert.equal(settings(BASE).protocol, "http/protobuf");
+  assert.equal(
+    settings({ ...BASE, OTEL_EXPORTER_OTLP_PROTOCOL: "http/json" }).protocol,
+    "http/json",
+  );
+  assert.equal(
+    settings({ ...BASE, OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf" }).protocol,
+    "http/protobuf",
+  );
+  const e = error({ ...BASE, OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" });
+  assert.match(e, /OTEL_EXPORTER_OTLP_PROTOCOL="grpc"/);
+  assert.match(e, /Ferry's exporter speaks http\/protobuf \(the default\) or http\/json/);
   // The traces-specific variable wins, both ways.
   assert.match(
     error({
@@ -157,12 +166,12 @@ Deno.test("protocols other than http/json are refused, saying why", () => {
     /OTEL_EXPORTER_OTLP_TRACES_PROTOCOL="grpc"/,
   );
   assert.equal(
-    parse({
+    settings({
       ...BASE,
       OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
       OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "http/json",
-    }).enabled,
-    true,
+    }).protocol,
+    "http/json",
   );
 });
 

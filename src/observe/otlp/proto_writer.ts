@@ -1,0 +1,237 @@
+/**
+ * A protobuf wire-format writer, just what OTLP needs: varints, fixed-width numbers, strings,
+ * bytes and nested messages, appended to one growable buffer.
+ *
+ * A nested message's length comes before its content, so `begin` reserves the longest length a
+ * message here can need (5 bytes) and `end` writes the real one and moves the content back over
+ * the bytes left unused: one short copy instead of sizing every message in a first pass.
+ */
+
+const RESERVED = 5; // a varint of up to 2^35 - 1; no message here comes near 32 MiB
+const TWO_32 = 2 ** 32;
+const WIRE_VARINT = 0;
+const WIRE_FIXED64 = 1;
+const WIRE_LENGTH = 2;
+const WIRE_FIXED32 = 5;
+
+const utf8 = new TextEncoder();
+
+/** See the module comment. */
+export class ProtoWriter {
+  #buf: Uint8Array<ArrayBuffer>;
+  #view: DataView;
+  #pos = 0;
+
+  constructor(initialBytes = 4096) {
+    this.#buf = new Uint8Array(initialBytes);
+    this.#view = new DataView(this.#buf.buffer);
+  }
+
+  /** Bytes written so far. */
+  get length(): number {
+    return this.#pos;
+  }
+
+  /** What was written, as a view (no copy): valid until the next write. */
+  bytes(): Uint8Array<ArrayBuffer> {
+    return this.#buf.subarray(0, this.#pos);
+  }
+
+  /** Drops everything written after the first `length` bytes (a message that failed half-way). */
+  truncate(length: number): void {
+    if (length < this.#pos) this.#pos = length;
+  }
+
+  /** Appends bytes written by another writer (a message's already encoded fields). */
+  raw(bytes: Uint8Array): void {
+    this.#room(bytes.length);
+    this.#buf.set(bytes, this.#pos);
+    this.#pos += bytes.length;
+  }
+
+  /** A varint field; `value` is a non-negative safe integer. */
+  uint(field: number, value: number): void {
+    this.#tag(field, WIRE_VARINT);
+    this.#varint(value);
+  }
+
+  /** An int64 field: negative values take ten bytes, as two's complement. */
+  int64(field: number, value: number | bigint): void {
+    if (typeof value === "number" && value >= 0) return this.uint(field, value);
+    this.#tag(field, WIRE_VARINT);
+    let rest = BigInt.asUintN(64, BigInt(value));
+    this.#room(10);
+    while (rest >= 0x80n) {
+      this.#buf[this.#pos++] = Number(rest & 0x7fn) | 0x80;
+      rest >>= 7n;
+    }
+    this.#buf[this.#pos++] = Number(rest);
+  }
+
+  bool(field: number, value: boolean): void {
+    this.#tag(field, WIRE_VARINT);
+    this.#room(1);
+    this.#buf[this.#pos++] = value ? 1 : 0;
+  }
+
+  double(field: number, value: number): void {
+    this.#tag(field, WIRE_FIXED64);
+    this.#room(8);
+    this.#view.setFloat64(this.#pos, value, true);
+    this.#pos += 8;
+  }
+
+  fixed32(field: number, value: number): void {
+    this.#tag(field, WIRE_FIXED32);
+    this.#room(4);
+    this.#view.setUint32(this.#pos, value, true);
+    this.#pos += 4;
+  }
+
+  /** A fixed64 field given as its low and high 32-bit halves (JS numbers stop at 2^53). */
+  fixed64(field: number, low: number, high: number): void {
+    this.#tag(field, WIRE_FIXED64);
+    this.#room(8);
+    this.#view.setUint32(this.#pos, low, true);
+    this.#view.setUint32(this.#pos + 4, high, true);
+    this.#pos += 8;
+  }
+
+  string(field: number, value: string): void {
+    this.#tag(field, WIRE_LENGTH);
+    const n = value.length;
+    const lengthAt = this.#pos;
+    // Most of what a gateway records is ASCII: one pass, byte by byte, with no encoder call,
+    // assuming the byte length is the string length; redone through the encoder if not.
+    this.#varint(n);
+    this.#room(n);
+    const buf = this.#buf;
+    let pos = this.#pos;
+    for (let i = 0; i < n; i++) {
+      const code = value.charCodeAt(i);
+      if (code >= 0x80) {
+        this.#pos = lengthAt;
+        const encoded = utf8.encode(value);
+        this.#varint(encoded.length);
+        this.raw(encoded);
+        return;
+      }
+      buf[pos++] = code;
+    }
+    this.#pos = pos;
+  }
+
+  /**
+   * The header of a length-delimited field whose content the caller then writes, exactly
+   * `length` bytes of it: for small messages whose size is known up front, which then need no
+   * {@link begin}/{@link end} and no move (see {@link ascii} for strings).
+   */
+  header(field: number, length: number): void {
+    this.#tag(field, WIRE_LENGTH);
+    this.#varint(length);
+  }
+
+  /**
+   * `value`'s characters as bytes, without a header, when it is all ASCII (its byte length is
+   * then its length). Returns false at the first other character, with part of it written: the
+   * caller truncates and writes it another way.
+   */
+  ascii(value: string): boolean {
+    const n = value.length;
+    this.#room(n);
+    const buf = this.#buf;
+    let pos = this.#pos;
+    for (let i = 0; i < n; i++) {
+      const code = value.charCodeAt(i);
+      if (code >= 0x80) return false;
+      buf[pos++] = code;
+    }
+    this.#pos = pos;
+    return true;
+  }
+
+  bytesField(field: number, value: Uint8Array): void {
+    this.#tag(field, WIRE_LENGTH);
+    this.#varint(value.length);
+    this.raw(value);
+  }
+
+  /** A bytes field from lower-case hex (trace and span ids). */
+  hex(field: number, value: string): void {
+    const n = value.length >> 1;
+    this.#tag(field, WIRE_LENGTH);
+    this.#varint(n);
+    this.#room(n);
+    const buf = this.#buf;
+    let pos = this.#pos;
+    for (let i = 0; i < 2 * n; i += 2) {
+      buf[pos++] = (HEX_VALUE[value.charCodeAt(i)] << 4) | HEX_VALUE[value.charCodeAt(i + 1)];
+    }
+    this.#pos = pos;
+  }
+
+  /** Opens a nested message field; pass what it returns to {@link end}. */
+  begin(field: number): number {
+    this.#tag(field, WIRE_LENGTH);
+    this.#room(RESERVED);
+    const start = this.#pos;
+    this.#pos += RESERVED;
+    return start;
+  }
+
+  /** Closes the nested message opened at `start`. */
+  end(start: number): void {
+    const contentStart = start + RESERVED;
+    const length = this.#pos - contentStart;
+    const size = varintSize(length);
+    let at = start;
+    let rest = length;
+    while (rest >= 0x80) {
+      this.#buf[at++] = (rest & 0x7f) | 0x80;
+      rest >>>= 7;
+    }
+    this.#buf[at++] = rest;
+    if (size < RESERVED) {
+      this.#buf.copyWithin(start + size, contentStart, this.#pos);
+      this.#pos -= RESERVED - size;
+    }
+  }
+
+  #tag(field: number, wireType: number): void {
+    this.#varint(field * 8 + wireType);
+  }
+
+  #varint(value: number): void {
+    this.#room(8);
+    let rest = value;
+    while (rest >= 0x80) {
+      this.#buf[this.#pos++] = (rest % 0x80) | 0x80;
+      rest = rest >= TWO_32 ? Math.floor(rest / 0x80) : rest >>> 7;
+    }
+    this.#buf[this.#pos++] = rest;
+  }
+
+  #room(bytes: number): void {
+    if (this.#pos + bytes <= this.#buf.length) return;
+    let size = this.#buf.length * 2;
+    while (size < this.#pos + bytes) size *= 2;
+    const grown = new Uint8Array(size);
+    grown.set(this.#buf.subarray(0, this.#pos));
+    this.#buf = grown;
+    this.#view = new DataView(grown.buffer);
+  }
+}
+
+/** The value of each lower-case hex digit by its char code (ids are lower-case by construction). */
+const HEX_VALUE = new Uint8Array(128);
+for (let digit = 0; digit < 16; digit++) HEX_VALUE["0123456789abcdef".charCodeAt(digit)] = digit;
+
+/** Bytes a varint of `value` (a non-negative safe integer) takes. */
+export function varintSize(value: number): number {
+  let size = 1;
+  while (value >= 0x80) {
+    value = Math.floor(value / 0x80);
+    size++;
+  }
+  return size;
+}
