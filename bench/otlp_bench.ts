@@ -1,9 +1,8 @@
 /**
  * The request-path cost of Ferry's own OpenTelemetry pipeline (src/observe/otlp): a gateway
  * request records a SERVER span and a CLIENT span per upstream attempt, so the unit is one such
- * pair, sampled (recorded and queued for export) or not (ids only, for propagation). Export-time
- * encoding of a full batch is measured on its own: it runs off the request path, once per 512
- * spans.
+ * pair, sampled (recorded, encoded as OTLP/protobuf and queued for export) or not (ids only, for
+ * propagation). Encoding 512 spans is also measured on its own, in both OTLP encodings.
  *
  *   deno bench --allow-net --allow-read --allow-env bench/otlp_bench.ts
  */
@@ -19,6 +18,7 @@ import {
 import { encodeExportRequest, resourceAttributes } from "../src/observe/otlp/encode.ts";
 import { BatchSpanExporter } from "../src/observe/otlp/exporter.ts";
 import { W3CTraceContextPropagator } from "../src/observe/otlp/propagator.ts";
+import { spanEncoding } from "../src/observe/otlp/span_batch.ts";
 import { createSampler, type SamplerSpec } from "../src/observe/otlp/sampler.ts";
 import type { RecordingSpan } from "../src/observe/otlp/span.ts";
 import { FerryTracerProvider } from "../src/observe/otlp/tracer.ts";
@@ -92,8 +92,13 @@ const collecting = new FerryTracerProvider({
   sink: { onEnd: (span) => batch.push(span) },
 }).getTracer("ferry", "0.1.0");
 while (batch.length < 512) requestPair(collecting, ROOT_CONTEXT);
-Deno.bench("encode 512 spans to OTLP JSON", () => {
+Deno.bench("encode 512 spans to OTLP JSON", { group: "encode", baseline: true }, () => {
   encodeExportRequest(resource, batch);
+});
+Deno.bench("encode 512 spans to OTLP protobuf", { group: "encode" }, () => {
+  const spans = spanEncoding("http/protobuf").newBatch();
+  for (const span of batch) spans.add(span);
+  spans.body(resource);
 });
 
 const propagator = new W3CTraceContextPropagator();

@@ -70,7 +70,7 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 
 case $what in
   observe)
     taskset -c 1 "$DENO" run --allow-net bench/otlp_sink.ts 4318 & pids+=($!)
-    otlp="OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 OTEL_EXPORTER_OTLP_PROTOCOL=http/json OTEL_TRACES_SAMPLER=always_on"
+    otlp="OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 OTEL_TRACES_SAMPLER=always_on"
     log="FERRY_ACCESS_LOG=/tmp/ferry-bench-access.log"
     # After each run: what the sink received (DELETE resets it), then the log is emptied.
     AFTER_RUN='echo "   sink: $(curl -s -X DELETE http://127.0.0.1:4318/)"; rm -f /tmp/ferry-bench-access.log' \
