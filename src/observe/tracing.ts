@@ -12,12 +12,13 @@
  * request, so retries show up as siblings.
  */
 import { splitUrl } from "../routing/request_view.ts";
+import { formatTraceparent, parentFromHeaders } from "./otlp/propagator.ts";
 import {
   type Attributes,
-  type Context,
   context,
   propagation,
   type Span,
+  type SpanContext,
   SpanKind,
   SpanStatusCode,
   trace,
@@ -29,21 +30,45 @@ const headerGetter = {
   get: (carrier: Headers, key: string) => carrier.get(key) ?? undefined,
 };
 
+/** Ferry's own tracer, which takes a span's parent directly (`FerryTracer.startSpanUnder`). */
+export interface DirectTracer {
+  startSpanUnder(
+    name: string,
+    kind: SpanKind,
+    attributes: Attributes | undefined,
+    startTime: number | undefined,
+    parent: SpanContext | undefined,
+  ): Span;
+}
+
 /** What a trace pipeline Ferry installed itself offers the gateway (see `tracing_setup.ts`). */
 export interface TracePipeline {
   /** Exports every span ended so far; resolves when done. */
   forceFlush(): Promise<void>;
   /** What became of the spans ended so far. */
   readonly exporter: { exported: number; dropped: number; failedSpans: number };
+  /** The pipeline's tracer, called directly on the request path (see {@link Tracing}). */
+  readonly tracer: DirectTracer;
 }
 
-/** The gateway's tracing, on or off for its whole life. */
+/**
+ * The gateway's tracing, on or off for its whole life.
+ *
+ * With Ferry's own pipeline, the request path calls its tracer directly: the server span's
+ * parent is read from the request's headers, each attempt's parent is the server span, and the
+ * upstream's `traceparent` is written from the attempt span, with no api `Context`, propagator
+ * or global lookup in between. Measured side by side with sampling off, the api route (contexts
+ * made and read, a carrier object, global lookups) cost about 8% of the CPU per request.
+ * Under Deno's exporter the api is the only route to Deno's tracer and propagator.
+ */
 export class Tracing {
   readonly #tracer: Tracer;
+  readonly #direct: DirectTracer | undefined;
 
   /** `pipeline` is Ferry's own exporter when it is the sink (not Deno's). */
   constructor(readonly enabled: boolean, readonly pipeline?: TracePipeline) {
     this.#tracer = trace.getTracer("ferry");
+    this.#direct = pipeline?.tracer;
   }
 
   /** Exports what Ferry's own pipeline holds (Deno's exporter flushes itself at exit). */
@@ -61,27 +86,42 @@ export class Tracing {
     startTime: number,
     handle: (span: Span) => Promise<Response>,
   ): Promise<Response> {
+    const url = splitUrl(req.url);
+    // What Deno's own server span records, minus the query (it may carry credentials).
+    const attributes = {
+      "http.request.method": req.method,
+      "url.scheme": req.url.startsWith("https:") ? "https" : "http",
+      "url.path": url.path,
+      "server.address": url.host,
+    };
+    const direct = this.#direct;
+    if (direct !== undefined) {
+      const parent = parentFromHeaders(
+        req.headers.get("traceparent"),
+        req.headers.get("tracestate"),
+      );
+      // Ferry's tracer reads a small number as a performance.now() reading, as the JS SDK does.
+      const span = direct.startSpanUnder(
+        req.method,
+        SpanKind.SERVER,
+        attributes,
+        startTime,
+        parent,
+      );
+      try {
+        // The span travels explicitly (in ProxyState) to the attempts and the policies, which
+        // saves entering an async context per request (~2% of CPU measured).
+        return await handle(span);
+      } finally {
+        span.end();
+      }
+    }
     const active = trace.getActiveSpan();
     if (active) return handle(active);
     const parent = propagation.extract(context.active(), req.headers, headerGetter);
-    const url = splitUrl(req.url);
-    const span = this.#tracer.startSpan(req.method, {
-      kind: SpanKind.SERVER,
-      // Ferry's tracer reads a small number as a performance.now() reading, as the JS SDK
-      // does; Deno's tracer is left to take its own clock.
-      startTime: this.pipeline ? startTime : undefined,
-      // What Deno's own server span records, minus the query (it may carry credentials).
-      attributes: {
-        "http.request.method": req.method,
-        "url.scheme": req.url.startsWith("https:") ? "https" : "http",
-        "url.path": url.path,
-        "server.address": url.host,
-      },
-    }, parent);
+    // Deno's tracer is left to take its own clock.
+    const span = this.#tracer.startSpan(req.method, { kind: SpanKind.SERVER, attributes }, parent);
     try {
-      // Ferry's pipeline: the span travels explicitly (in ProxyState) to the attempts and the
-      // policies, which saves entering an async context per request (~2% of CPU measured).
-      if (this.pipeline) return await handle(span);
       return await context.with(trace.setSpan(parent, span), () => handle(span));
     } finally {
       span.end();
@@ -92,24 +132,38 @@ export class Tracing {
    * Opens a client span for one upstream attempt, a child of `parent` (the request's server
    * span) or else of the current context.
    */
-  startAttempt(
-    name: string,
-    attributes: Attributes,
-    parent: Span | undefined,
-  ): { span: Span; context: Context } {
+  startAttempt(name: string, attributes: Attributes, parent: Span | undefined): Span {
+    if (this.#direct !== undefined) {
+      return this.#direct.startSpanUnder(
+        name,
+        SpanKind.CLIENT,
+        attributes,
+        undefined,
+        parent?.spanContext(),
+      );
+    }
     const active = context.active();
     const parentContext = parent ? trace.setSpan(active, parent) : active;
-    const span = this.#tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes }, parentContext);
-    return { span, context: trace.setSpan(parentContext, span) };
+    return this.#tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes }, parentContext);
   }
 
   /**
    * The upstream request's headers with the attempt's trace context in place of any incoming
    * `traceparent`/`tracestate` (flat `[name, value, ...]`, as the upstream client takes them).
    */
-  inject(headers: readonly string[], attemptContext: Context): string[] {
-    const carrier: Record<string, string> = {};
-    propagation.inject(attemptContext, carrier);
+  inject(headers: readonly string[], attempt: Span): string[] {
+    // What the propagator writes: Ferry's, W3C only; under Deno, whatever its propagator does.
+    let injected: Record<string, string>;
+    if (this.#direct !== undefined) {
+      const spanContext = attempt.spanContext();
+      const state = spanContext.traceState?.serialize();
+      injected = state
+        ? { traceparent: formatTraceparent(spanContext), tracestate: state }
+        : { traceparent: formatTraceparent(spanContext) };
+    } else {
+      injected = {};
+      propagation.inject(trace.setSpan(context.active(), attempt), injected);
+    }
     const out: string[] = [];
     let incomingParent: string | undefined;
     let incomingState: string | undefined;
@@ -119,13 +173,13 @@ export class Tracing {
       else if (name === "tracestate") incomingState = headers[i + 1];
       else out.push(name, headers[i + 1]);
     }
-    for (const [name, value] of Object.entries(carrier)) out.push(name.toLowerCase(), value);
+    for (const name in injected) out.push(name.toLowerCase(), injected[name]);
     // Deno's server span does not keep the caller's tracestate, but W3C Trace Context asks
     // every participant of the same trace to pass it on: keep it when the trace is the same.
     if (
-      carrier.tracestate === undefined && incomingState !== undefined &&
+      injected.tracestate === undefined && incomingState !== undefined &&
       traceIdOf(incomingParent) !== undefined &&
-      traceIdOf(incomingParent) === traceIdOf(carrier.traceparent)
+      traceIdOf(incomingParent) === traceIdOf(injected.traceparent)
     ) {
       out.push("tracestate", incomingState);
     }

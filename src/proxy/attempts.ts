@@ -74,7 +74,7 @@ export async function sendWithRetries(
     let sent = request;
     let span: Span | undefined;
     if (tracing.enabled) {
-      const attemptSpan = tracing.startAttempt(`${request.method} ${upstreamName}`, {
+      span = tracing.startAttempt(`${request.method} ${upstreamName}`, {
         "http.request.method": request.method,
         "server.address": target.address.hostname,
         "server.port": target.address.port,
@@ -82,8 +82,7 @@ export async function sendWithRetries(
         "ferry.upstream": upstreamName,
         "ferry.attempt": attempt + 1,
       }, state.span);
-      span = attemptSpan.span;
-      sent = { ...request, headers: tracing.inject(request.headers, attemptSpan.context) };
+      sent = { ...request, headers: tracing.inject(request.headers, span) };
     }
     const dispatched = performance.now();
     target.inflight++;

@@ -10,7 +10,7 @@ import { BatchSpanExporter } from "./exporter.ts";
 import { W3CTraceContextPropagator } from "./propagator.ts";
 import { createSampler } from "./sampler.ts";
 import type { OtlpTraceSettings } from "./settings.ts";
-import { FerryTracerProvider } from "./tracer.ts";
+import { type FerryTracer, FerryTracerProvider } from "./tracer.ts";
 
 export { OTLP_ENV_VARS, type OtlpTraceSettings, otlpTraceSettings } from "./settings.ts";
 
@@ -19,6 +19,8 @@ export interface OtlpTracing {
   /** The exporter, for its counters (`exported`, `dropped`, `failedExports`, …). */
   readonly exporter: BatchSpanExporter;
   readonly provider: FerryTracerProvider;
+  /** Ferry's tracer ("ferry"), which the request path calls directly. */
+  readonly tracer: FerryTracer;
   /**
    * Whether each api global was ours to set; false when something (Deno's `OTEL_DENO`
    * telemetry, another SDK) registered one first, which the api then keeps.
@@ -59,6 +61,7 @@ export function installOtlpTracing(settings: OtlpTraceSettings): OtlpTracing {
   installed = {
     exporter,
     provider,
+    tracer: provider.ferryTracer("ferry"),
     registered,
     forceFlush: () => exporter.forceFlush(),
     shutdown: () => exporter.shutdown(),

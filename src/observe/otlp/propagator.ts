@@ -6,6 +6,7 @@
 import {
   type Context,
   createTraceState,
+  type SpanContext,
   type TextMapGetter,
   type TextMapPropagator,
   type TextMapSetter,
@@ -38,39 +39,53 @@ export function parseTraceparent(
   return { traceId, spanId, traceFlags: parseInt(flags, 16) };
 }
 
+/**
+ * The parent span context named by a request's `traceparent` and `tracestate` header values, or
+ * undefined when there is none or it is not valid. A header sent twice arrives joined with ", "
+ * and is then not valid: two parents are ambiguous.
+ */
+export function parentFromHeaders(
+  traceparent: string | null | undefined,
+  tracestate: string | null | undefined,
+): SpanContext | undefined {
+  if (traceparent === undefined || traceparent === null) return undefined;
+  const parent = parseTraceparent(traceparent);
+  if (parent === undefined) return undefined;
+  return {
+    traceId: parent.traceId,
+    spanId: parent.spanId,
+    traceFlags: parent.traceFlags,
+    isRemote: true,
+    traceState: tracestate ? createTraceState(tracestate) : undefined,
+  };
+}
+
+/** The `traceparent` value for `spanContext` (assumed valid). */
+export function formatTraceparent(spanContext: SpanContext): string {
+  return `00-${spanContext.traceId}-${spanContext.spanId}-${
+    BYTE_HEX[spanContext.traceFlags & 0xff]
+  }`;
+}
+
 /** W3C Trace Context propagator. */
 export class W3CTraceContextPropagator implements TextMapPropagator {
   inject(context: Context, carrier: unknown, setter: TextMapSetter): void {
     const spanContext = validSpanContext(context);
     if (spanContext === undefined) return;
-    setter.set(
-      carrier,
-      TRACEPARENT,
-      `00-${spanContext.traceId}-${spanContext.spanId}-${BYTE_HEX[spanContext.traceFlags & 0xff]}`,
-    );
+    setter.set(carrier, TRACEPARENT, formatTraceparent(spanContext));
     const traceState = spanContext.traceState?.serialize();
     if (traceState) setter.set(carrier, TRACESTATE, traceState);
   }
 
   extract(context: Context, carrier: unknown, getter: TextMapGetter): Context {
-    const header = first(getter.get(carrier, TRACEPARENT));
-    if (header === undefined) return context;
-    const parent = parseTraceparent(header);
-    if (parent === undefined) return context;
     const state = getter.get(carrier, TRACESTATE);
     // Several tracestate headers are one list, in order (W3C Trace Context §3.3.1).
-    const rawState = Array.isArray(state) ? state.join(",") : state;
-    // As trace.setSpanContext does, with Ferry's class: the tracer then trusts these ids.
-    return trace.setSpan(
-      context,
-      new ContextOnlySpan({
-        traceId: parent.traceId,
-        spanId: parent.spanId,
-        traceFlags: parent.traceFlags,
-        isRemote: true,
-        traceState: rawState ? createTraceState(rawState) : undefined,
-      }),
+    const parent = parentFromHeaders(
+      first(getter.get(carrier, TRACEPARENT)),
+      Array.isArray(state) ? state.join(",") : state,
     );
+    // As trace.setSpanContext does, with Ferry's class: the tracer then trusts these ids.
+    return parent === undefined ? context : trace.setSpan(context, new ContextOnlySpan(parent));
   }
 
   fields(): string[] {

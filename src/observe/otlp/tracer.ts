@@ -5,11 +5,14 @@
  * propagates (`traceparent` flags `00`) and downstream services agree not to record it.
  */
 import {
+  type Attributes,
   type Context,
   context as contextApi,
   type Span,
+  type SpanContext,
   SpanKind,
   type SpanOptions,
+  type TimeInput,
   trace,
   type Tracer,
   type TracerProvider,
@@ -37,6 +40,26 @@ export class FerryTracer implements Tracer {
 
   startSpan(name: string, options?: SpanOptions, context?: Context): Span {
     const parent = options?.root ? undefined : validSpanContext(context ?? contextApi.active());
+    return this.startSpanUnder(
+      name,
+      options?.kind ?? SpanKind.INTERNAL,
+      options?.attributes,
+      options?.startTime,
+      parent,
+    );
+  }
+
+  /**
+   * Starts a span under `parent`, a valid span context given directly (none: a new trace).
+   * Ferry's request path has its parent at hand, so it needs no api `Context` to carry it.
+   */
+  startSpanUnder(
+    name: string,
+    kind: SpanKind,
+    attributes: Attributes | undefined,
+    startTime: TimeInput | undefined,
+    parent: SpanContext | undefined,
+  ): Span {
     const traceId = parent === undefined ? newTraceId() : parent.traceId;
     const spanId = newSpanId();
     const traceState = parent?.traceState;
@@ -45,12 +68,12 @@ export class FerryTracer implements Tracer {
     }
     return new RecordingSpan(
       name,
-      options?.kind ?? SpanKind.INTERNAL,
+      kind,
       { traceId, spanId, traceFlags: 1, traceState },
       parent === undefined ? "" : parent.spanId,
       this.#scope,
-      options?.attributes,
-      options?.startTime,
+      attributes,
+      startTime,
       this.#setup.sink,
     );
   }
@@ -103,6 +126,11 @@ export class FerryTracerProvider implements TracerProvider {
   }
 
   getTracer(name: string, version?: string): Tracer {
+    return this.ferryTracer(name, version);
+  }
+
+  /** {@link getTracer}, typed as Ferry's tracer (for {@link FerryTracer.startSpanUnder}). */
+  ferryTracer(name: string, version?: string): FerryTracer {
     const key = `${name}@${version ?? ""}`;
     let tracer = this.#tracers.get(key);
     if (tracer === undefined) {

@@ -7,6 +7,8 @@ import {
   trace,
 } from "@opentelemetry/api";
 import {
+  formatTraceparent,
+  parentFromHeaders,
   parseTraceparent,
   W3CTraceContextPropagator,
 } from "../../../src/observe/otlp/propagator.ts";
@@ -134,4 +136,27 @@ Deno.test("without traceparent the context is returned unchanged", () => {
 
 Deno.test("fields are traceparent and tracestate", () => {
   assert.deepEqual(propagator.fields(), ["traceparent", "tracestate"]);
+});
+
+Deno.test("parentFromHeaders reads a request's headers as the gateway's request path does", () => {
+  const headers = new Headers({ traceparent: VALID, tracestate: "a=1,b=2" });
+  const parent = parentFromHeaders(headers.get("traceparent"), headers.get("tracestate"));
+  assert.equal(parent?.traceId, VALID.split("-")[1]);
+  assert.equal(parent?.spanId, VALID.split("-")[2]);
+  assert.equal(parent?.isRemote, true);
+  assert.equal(parent?.traceState?.serialize(), "a=1,b=2");
+  assert.equal(parentFromHeaders(null, "a=1"), undefined);
+  assert.equal(parentFromHeaders("00-bad", null), undefined);
+  // Headers joins a repeated field with ", ": two parents are ambiguous, so there is none.
+  const twice = new Headers([["traceparent", VALID], ["traceparent", VALID]]);
+  assert.equal(parentFromHeaders(twice.get("traceparent"), null), undefined);
+});
+
+Deno.test("formatTraceparent writes version 00 and the sampled flag as two hex digits", () => {
+  const spanContext = { traceId: "ab".repeat(16), spanId: "cd".repeat(8), traceFlags: 1 };
+  assert.equal(formatTraceparent(spanContext), `00-${"ab".repeat(16)}-${"cd".repeat(8)}-01`);
+  assert.equal(
+    formatTraceparent({ ...spanContext, traceFlags: 0 }),
+    `00-${"ab".repeat(16)}-${"cd".repeat(8)}-00`,
+  );
 });
