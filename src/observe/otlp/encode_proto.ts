@@ -12,8 +12,8 @@ import type { Attributes } from "@opentelemetry/api";
 import { encodeValue, type OtlpAnyValue, type OtlpKeyValue } from "./encode.ts";
 import { ProtoWriter, varintSize } from "./proto_writer.ts";
 import type { InstrumentationScope, RecordingSpan } from "./span.ts";
+import { EPOCH, splitEpoch } from "./time.ts";
 
-const ORIGIN = performance.timeOrigin;
 const TWO_32 = 2 ** 32;
 
 // Span
@@ -118,23 +118,14 @@ export function exportRequestProto(
 }
 
 /**
- * A time (milliseconds since `performance.timeOrigin`) as fixed64 nanoseconds since the epoch.
- * As in `time.ts`, the whole and fractional milliseconds are kept apart so nothing is rounded
- * away; the 64-bit value is then assembled from 32-bit halves, every step exact in a double.
+ * A time (milliseconds since `performance.timeOrigin`) as fixed64 nanoseconds since the epoch,
+ * from the exact split `time.ts` makes, assembled from 32-bit halves: every step is exact in a
+ * double.
  */
 function writeTime(out: ProtoWriter, field: number, relMs: number): void {
-  const originWhole = Math.floor(ORIGIN);
-  const sum = (ORIGIN - originWhole) + relMs;
-  let whole = Math.floor(sum);
-  let nanos = Math.round((sum - whole) * 1e6);
-  if (nanos === 1e6) {
-    whole += 1;
-    nanos = 0;
-  }
-  const ms = originWhole + whole;
-  if (ms < 0) return out.fixed64(field, 0, 0); // before the epoch: only nonsense gets here
-  const msHigh = Math.floor(ms / TWO_32);
-  const low = (ms - msHigh * TWO_32) * 1e6 + nanos; // < 2^32 · 1e6 + 1e6 < 2^53: exact
+  splitEpoch(relMs);
+  const msHigh = Math.floor(EPOCH.ms / TWO_32);
+  const low = (EPOCH.ms - msHigh * TWO_32) * 1e6 + EPOCH.nanos; // < 2^32 · 1e6 + 1e6 < 2^53
   const carry = Math.floor(low / TWO_32);
   out.fixed64(field, low - carry * TWO_32, msHigh * 1e6 + carry);
 }

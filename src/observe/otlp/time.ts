@@ -14,11 +14,13 @@ export function nowMs(): number {
 }
 
 /**
- * `relMs` (milliseconds since `origin`, an epoch time in milliseconds) as decimal nanoseconds
- * since the epoch. The whole and fractional parts of `origin` are added separately, so the
- * fraction keeps its sub-microsecond digits instead of being rounded away by a 1.7e12 sum.
+ * `relMs` (milliseconds since `origin`, an epoch time in milliseconds) split into whole epoch
+ * milliseconds and the nanoseconds past them, written into {@link EPOCH} (reused: encoding runs
+ * for every span, and an object per call would be garbage at that rate). The whole and
+ * fractional parts of `origin` are added separately, so the fraction keeps its sub-microsecond
+ * digits instead of being rounded away by a 1.7e12 sum. A time before the epoch reads as 0.
  */
-export function epochNanos(relMs: number, origin: number = ORIGIN): string {
+export function splitEpoch(relMs: number, origin: number = ORIGIN): void {
   const originWhole = Math.floor(origin);
   const sum = (origin - originWhole) + relMs;
   let whole = Math.floor(sum);
@@ -28,9 +30,19 @@ export function epochNanos(relMs: number, origin: number = ORIGIN): string {
     nanos = 0;
   }
   const ms = originWhole + whole;
-  if (ms < 0) return "0"; // before the epoch: only a nonsense input gets here
-  if (ms === 0) return String(nanos);
-  const text = `${ms}${String(nanos).padStart(6, "0")}`;
+  // Before the epoch: only a nonsense input gets here.
+  EPOCH.ms = ms < 0 ? 0 : ms;
+  EPOCH.nanos = ms < 0 ? 0 : nanos;
+}
+
+/** What {@link splitEpoch} wrote last. */
+export const EPOCH = { ms: 0, nanos: 0 };
+
+/** `relMs` (see {@link splitEpoch}) as decimal nanoseconds since the epoch (OTLP/JSON). */
+export function epochNanos(relMs: number, origin: number = ORIGIN): string {
+  splitEpoch(relMs, origin);
+  if (EPOCH.ms === 0) return String(EPOCH.nanos);
+  const text = `${EPOCH.ms}${String(EPOCH.nanos).padStart(6, "0")}`;
   Number(text); // flattens the rope in place, once (see ids.ts)
   return text;
 }

@@ -6,34 +6,17 @@
  * non-ASCII text), events, status and tracestate, grouped by scope.
  */
 import assert from "node:assert/strict";
-import {
-  createTraceState,
-  ROOT_CONTEXT,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-} from "@opentelemetry/api";
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { encodeExportRequest, resourceAttributes } from "../../../src/observe/otlp/encode.ts";
 import { exportRequestProto, writeSpan } from "../../../src/observe/otlp/encode_proto.ts";
 import { ProtoWriter } from "../../../src/observe/otlp/proto_writer.ts";
-import { createSampler } from "../../../src/observe/otlp/sampler.ts";
 import type { InstrumentationScope, RecordingSpan } from "../../../src/observe/otlp/span.ts";
-import { FerryTracerProvider } from "../../../src/observe/otlp/tracer.ts";
 import { decodeTraceExport } from "../../helpers/otlp_proto.ts";
+import { collectingProvider } from "./pipeline.ts";
 
 function recordedSpans(): RecordingSpan[] {
-  const ended: RecordingSpan[] = [];
-  const provider = new FerryTracerProvider({
-    sampler: createSampler({ kind: "always_on", ratio: 1 }),
-    sink: { onEnd: (span) => ended.push(span) },
-  });
+  const { ended, provider, remoteParent } = collectingProvider();
   const tricky = 'quote " backslash \\ newline \n é 🚀 \u0001';
-  const parent = trace.wrapSpanContext({
-    traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
-    spanId: "00f067aa0ba902b7",
-    traceFlags: 1,
-    traceState: createTraceState("vendor=a,other=b"),
-  });
   const server = provider.getTracer("ferry", "1.2.3").startSpan("GET /users/:id", {
     kind: SpanKind.SERVER,
     startTime: 1_800_000_000_123.456789,
@@ -53,7 +36,7 @@ function recordedSpans(): RecordingSpan[] {
       city: "Zürich", // an ASCII key with a value that is not: the fast path backs out
       [tricky]: tricky,
     },
-  }, trace.setSpan(ROOT_CONTEXT, parent));
+  }, remoteParent);
   server.setAttribute("big", 2n ** 62n as unknown as number);
   server.setAttribute("negative-big", -(2n ** 63n) as unknown as number);
   server.setAttribute("too-big", 2n ** 64n as unknown as number);
@@ -116,11 +99,7 @@ Deno.test("protobuf and JSON exports of the same spans decode to the same data",
 });
 
 Deno.test("a protobuf export of many spans keeps every one (lengths past one varint byte)", () => {
-  const ended: RecordingSpan[] = [];
-  const provider = new FerryTracerProvider({
-    sampler: createSampler({ kind: "always_on", ratio: 1 }),
-    sink: { onEnd: (span) => ended.push(span) },
-  });
+  const { ended, provider } = collectingProvider();
   const long = "x".repeat(20_000); // a string and a message longer than 16 KiB: 3-byte lengths
   for (let i = 0; i < 600; i++) {
     provider.getTracer("ferry").startSpan(`s${i}`, {

@@ -1,11 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  createTraceState,
-  ROOT_CONTEXT,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-} from "@opentelemetry/api";
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import {
   encodeExportRequest,
   encodeValue,
@@ -14,6 +8,7 @@ import {
 import type { RecordingSpan } from "../../../src/observe/otlp/span.ts";
 import { createSampler } from "../../../src/observe/otlp/sampler.ts";
 import { FerryTracerProvider } from "../../../src/observe/otlp/tracer.ts";
+import { collectingProvider } from "./pipeline.ts";
 
 Deno.test("attribute values map to OTLP AnyValue kinds", () => {
   assert.deepEqual(encodeValue("x"), { stringValue: "x" });
@@ -85,22 +80,12 @@ Deno.test("an export request groups spans by scope, with OTLP kinds, times and s
 });
 
 Deno.test("names, keys and values needing JSON escapes stay intact, tracestate included", () => {
-  const ended: RecordingSpan[] = [];
-  const provider = new FerryTracerProvider({
-    sampler: createSampler({ kind: "always_on", ratio: 1 }),
-    sink: { onEnd: (span) => ended.push(span) },
-  });
+  const { ended, provider, remoteParent } = collectingProvider();
   const tricky = 'quote " backslash \\ newline \n tab \t \u0001 é 🚀';
-  const parent = trace.wrapSpanContext({
-    traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
-    spanId: "00f067aa0ba902b7",
-    traceFlags: 1,
-    traceState: createTraceState("vendor=a,other=b"),
-  });
   const span = provider.getTracer("ferry").startSpan(
     tricky,
     { attributes: { [tricky]: tricky, big: 2 ** 60, half: 0.5, inf: Infinity, list: [true] } },
-    trace.setSpan(ROOT_CONTEXT, parent),
+    remoteParent,
   );
   span.addEvent(tricky, { [tricky]: false });
   span.setStatus({ code: SpanStatusCode.ERROR, message: tricky });

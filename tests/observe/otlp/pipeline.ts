@@ -1,5 +1,7 @@
 /** A tracer provider wired to a real exporter, as installOtlpTracing builds it, for tests. */
+import { type Context, createTraceState, ROOT_CONTEXT, trace } from "@opentelemetry/api";
 import { resourceAttributes } from "../../../src/observe/otlp/encode.ts";
+import type { RecordingSpan } from "../../../src/observe/otlp/span.ts";
 import {
   BatchSpanExporter,
   type BatchSpanExporterOptions,
@@ -29,4 +31,30 @@ export function closedPortEndpoint(): string {
   const { port } = listener.addr as Deno.NetAddr;
   listener.close();
   return `http://127.0.0.1:${port}`;
+}
+
+/**
+ * A provider that samples everything and keeps each ended span in `ended`, for encoder tests,
+ * and a remote parent (with a tracestate) for spans that need one.
+ */
+export function collectingProvider(): {
+  ended: RecordingSpan[];
+  provider: FerryTracerProvider;
+  remoteParent: Context;
+} {
+  const ended: RecordingSpan[] = [];
+  const provider = new FerryTracerProvider({
+    sampler: createSampler({ kind: "always_on", ratio: 1 }),
+    sink: { onEnd: (span) => ended.push(span) },
+  });
+  const remoteParent = trace.setSpan(
+    ROOT_CONTEXT,
+    trace.wrapSpanContext({
+      traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
+      spanId: "00f067aa0ba902b7",
+      traceFlags: 1,
+      traceState: createTraceState("vendor=a,other=b"),
+    }),
+  );
+  return { ended, provider, remoteParent };
 }
