@@ -86,14 +86,6 @@ export class Tracing {
     startTime: number,
     handle: (span: Span) => Promise<Response>,
   ): Promise<Response> {
-    const url = splitUrl(req.url);
-    // What Deno's own server span records, minus the query (it may carry credentials).
-    const attributes = {
-      "http.request.method": req.method,
-      "url.scheme": req.url.startsWith("https:") ? "https" : "http",
-      "url.path": url.path,
-      "server.address": url.host,
-    };
     const direct = this.#direct;
     if (direct !== undefined) {
       const parent = parentFromHeaders(
@@ -104,7 +96,7 @@ export class Tracing {
       const span = direct.startSpanUnder(
         req.method,
         SpanKind.SERVER,
-        attributes,
+        serverAttributes(req),
         startTime,
         parent,
       );
@@ -120,7 +112,10 @@ export class Tracing {
     if (active) return handle(active);
     const parent = propagation.extract(context.active(), req.headers, headerGetter);
     // Deno's tracer is left to take its own clock.
-    const span = this.#tracer.startSpan(req.method, { kind: SpanKind.SERVER, attributes }, parent);
+    const span = this.#tracer.startSpan(req.method, {
+      kind: SpanKind.SERVER,
+      attributes: serverAttributes(req),
+    }, parent);
     try {
       return await context.with(trace.setSpan(parent, span), () => handle(span));
     } finally {
@@ -197,6 +192,17 @@ export class Tracing {
     }
     span.end();
   }
+}
+
+/** What Deno's own server span records, minus the query (it may carry credentials). */
+function serverAttributes(req: Request): Attributes {
+  const url = splitUrl(req.url);
+  return {
+    "http.request.method": req.method,
+    "url.scheme": req.url.startsWith("https:") ? "https" : "http",
+    "url.path": url.path,
+    "server.address": url.host,
+  };
 }
 
 /** The trace id of a `traceparent` value (`00-<trace id>-<parent id>-<flags>`). */

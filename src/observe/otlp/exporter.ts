@@ -177,6 +177,11 @@ export class BatchSpanExporter implements EndedSpanSink {
       for (;;) {
         const batch = this.#batches[0];
         if (batch === undefined) break;
+        if (batch.count === 0) {
+          // Its only span failed to encode: there is nothing to send.
+          this.#batches.shift();
+          continue;
+        }
         // A partial batch goes only when a flush (or the timer) asks for it.
         if (batch.count < this.#maxBatch && this.#taken >= this.#flushTarget) break;
         this.#batches.shift();

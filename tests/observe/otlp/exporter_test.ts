@@ -266,6 +266,25 @@ Deno.test("a span that cannot be encoded is dropped and counted; the request pat
     assert.equal(exporter.queued, 1);
     await exporter.shutdown();
     assert.deepEqual(receiver.spans.map((s) => s.name), ["good"]);
+    assert.equal(receiver.traceExports, 1);
+  } finally {
+    await receiver.close();
+  }
+});
+
+Deno.test("a batch whose only span could not be encoded sends no empty export", async () => {
+  const receiver = startOtlpReceiver();
+  try {
+    const { exporter, provider } = pipeline(receiver.endpoint, undefined, {
+      scheduledDelayMs: 60_000,
+    });
+    const bad = provider.getTracer("ferry").startSpan("bad", {}, ROOT_CONTEXT);
+    bad.setAttribute("when", new Date(NaN) as unknown as string);
+    bad.end();
+    await exporter.forceFlush();
+    await exporter.shutdown();
+    assert.equal(exporter.dropped, 1);
+    assert.equal(receiver.traceExports, 0);
   } finally {
     await receiver.close();
   }
