@@ -74,14 +74,19 @@ export async function sendWithRetries(
     let sent = request;
     let span: Span | undefined;
     if (tracing.enabled) {
-      span = tracing.startAttempt(`${request.method} ${upstreamName}`, {
-        "http.request.method": request.method,
-        "server.address": target.address.hostname,
-        "server.port": target.address.port,
-        "url.full": `${target.address.origin}${request.path}`,
-        "ferry.upstream": upstreamName,
-        "ferry.attempt": attempt + 1,
-      }, state.span);
+      span = tracing.startAttempt(`${request.method} ${upstreamName}`, state.span);
+      // Only a sampled span keeps attributes: an unsampled one (most, at a low sampling ratio)
+      // skips building them.
+      if (span.isRecording()) {
+        span.setAttributes({
+          "http.request.method": request.method,
+          "server.address": target.address.hostname,
+          "server.port": target.address.port,
+          "url.full": `${target.address.origin}${request.path}`,
+          "ferry.upstream": upstreamName,
+          "ferry.attempt": attempt + 1,
+        });
+      }
       sent = { ...request, headers: tracing.inject(request.headers, span) };
     }
     const dispatched = performance.now();

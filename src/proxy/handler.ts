@@ -103,7 +103,9 @@ export function createProxyHandler(
     const bytesIn = contentLength(req.headers);
     if (bytesIn > 0) series.bytesIn.value += bytesIn;
     if (state?.bytesOut) series.bytesOut.value += state.bytesOut;
-    if (span) describeSpan(span, req, res.status, routeName, requestId, state, colorHeaders);
+    if (span?.isRecording()) {
+      describeSpan(span, req, res.status, routeName, requestId, state, colorHeaders);
+    }
     if (accessLog.enabled && accessLog.sampled()) {
       accessLog.write({
         time: isoTime(),
