@@ -4,8 +4,8 @@
  * - `OTEL_DENO=true`: Deno's built-in exporter (traces, plus Deno's own metrics and logs; it
  *   instruments `Deno.serve` and `fetch` itself, which costs throughput even with sampling off).
  * - else an OTLP endpoint (`OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`):
- *   Ferry's own pipeline (`src/observe/otlp/`), traces only, OTLP/HTTP JSON, made to cost little
- *   at a gateway's request rates.
+ *   Ferry's own pipeline (`src/observe/otlp/`), traces only, OTLP/HTTP protobuf or JSON, made
+ *   to cost little at a gateway's request rates.
  * - else tracing is off.
  *
  * A variable the process may not read (no `--allow-env` for it) counts as unset, and a bad value

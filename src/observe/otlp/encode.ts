@@ -1,7 +1,8 @@
 /**
- * OTLP/JSON encoding of ended spans (an `ExportTraceServiceRequest`), done per batch at export
- * time so the request path never formats anything. Ids stay lower-case hex, 64-bit numbers are
- * decimal strings and enums are numbers, as the OTLP/JSON mapping requires.
+ * OTLP/JSON encoding of ended spans (an `ExportTraceServiceRequest`): each span when it ends
+ * (`span_batch.ts`), the request around a batch at export time. Ids stay lower-case hex, 64-bit
+ * numbers are decimal strings and enums are numbers, as the OTLP/JSON mapping requires. The
+ * attribute mapping (`encodeValue`) is shared with the protobuf encoding (`encode_proto.ts`).
  */
 import type { Attributes } from "@opentelemetry/api";
 import type { InstrumentationScope, RecordingSpan } from "./span.ts";
