@@ -132,7 +132,8 @@ export class BatchSpanExporter implements EndedSpanSink {
       batch.add(span);
     } catch {
       // Only a hostile attribute (a getter that throws, an invalid Date) gets here: the span is
-      // lost and counted, the request never fails.
+      // lost and counted, the request never fails. A batch this leaves empty is never sent: it
+      // is the last one, and flush targets count queued spans only; the next span fills it.
       this.#dropped++;
       return;
     }
@@ -177,11 +178,6 @@ export class BatchSpanExporter implements EndedSpanSink {
       for (;;) {
         const batch = this.#batches[0];
         if (batch === undefined) break;
-        if (batch.count === 0) {
-          // Its only span failed to encode: there is nothing to send.
-          this.#batches.shift();
-          continue;
-        }
         // A partial batch goes only when a flush (or the timer) asks for it.
         if (batch.count < this.#maxBatch && this.#taken >= this.#flushTarget) break;
         this.#batches.shift();

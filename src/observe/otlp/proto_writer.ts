@@ -99,26 +99,15 @@ export class ProtoWriter {
 
   string(field: number, value: string): void {
     this.#tag(field, WIRE_LENGTH);
-    const n = value.length;
     const lengthAt = this.#pos;
-    // Most of what a gateway records is ASCII: one pass, byte by byte, with no encoder call,
-    // assuming the byte length is the string length; redone through the encoder if not.
-    this.#varint(n);
-    this.#room(n);
-    const buf = this.#buf;
-    let pos = this.#pos;
-    for (let i = 0; i < n; i++) {
-      const code = value.charCodeAt(i);
-      if (code >= 0x80) {
-        this.#pos = lengthAt;
-        const encoded = utf8.encode(value);
-        this.#varint(encoded.length);
-        this.raw(encoded);
-        return;
-      }
-      buf[pos++] = code;
-    }
-    this.#pos = pos;
+    // Most of what a gateway records is ASCII: written by `ascii`, assuming the byte length is
+    // the string length; redone through the encoder if not.
+    this.#varint(value.length);
+    if (this.ascii(value)) return;
+    this.#pos = lengthAt;
+    const encoded = utf8.encode(value);
+    this.#varint(encoded.length);
+    this.raw(encoded);
   }
 
   /**
