@@ -10,6 +10,31 @@ import { problem } from "./problem.ts";
 import { sendableCloseCode, UpstreamWebSocket, WebSocketUpgradeError } from "./ws_upstream.ts";
 import type { ProxyState } from "./state.ts";
 
+/**
+ * Bytes the client side may have waiting before the upstream is no longer read. Large enough
+ * that a client keeping up never pauses the upstream, small next to the 16 MiB message bound.
+ */
+export const CLIENT_HIGH_WATER_BYTES = 1024 * 1024;
+/**
+ * How often a paused bridge looks at the client's backlog again: Deno's server WebSocket has no
+ * drain event, only `bufferedAmount`.
+ */
+const DRAIN_POLL_MS = 10;
+
+/** Settles once `socket` has at most the high-water mark buffered, or is no longer open. */
+function drained(socket: WebSocket): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setInterval(() => {
+      if (
+        socket.readyState !== WebSocket.OPEN || socket.bufferedAmount <= CLIENT_HIGH_WATER_BYTES
+      ) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, DRAIN_POLL_MS);
+  });
+}
+
 // 1005 (no code) is never sent on the wire; an upstream that vanished (1006) is reported to the
 // client as 1014 (bad gateway). Codes no endpoint may send never reach the client as such.
 function wireCode(code: number): number | undefined {
@@ -73,9 +98,22 @@ export async function bridgeWebSocket(
   const finish = () => {
     if (down.readyState === WebSocket.CLOSED && upClose) live.delete(bridge);
   };
+  // Backpressure towards the upstream: while the client has more than the high-water mark
+  // waiting to be sent (or, before it opens, held for it), the upstream is not read, so TCP
+  // slows the upstream down instead of the gateway buffering a slow client's backlog.
+  let pendingBytes = 0;
+  let opened: PromiseWithResolvers<void> | undefined;
   up.onmessage = (data) => {
-    if (down.readyState === WebSocket.OPEN) down.send(data as string | Uint8Array<ArrayBuffer>);
-    else if (down.readyState === WebSocket.CONNECTING) pending.push(data);
+    if (down.readyState === WebSocket.OPEN) {
+      down.send(data as string | Uint8Array<ArrayBuffer>);
+      if (down.bufferedAmount > CLIENT_HIGH_WATER_BYTES) return drained(down);
+    } else if (down.readyState === WebSocket.CONNECTING) {
+      pending.push(data);
+      pendingBytes += data.length;
+      if (pendingBytes > CLIENT_HIGH_WATER_BYTES) {
+        return (opened ??= Promise.withResolvers()).promise;
+      }
+    }
   };
   up.onclose = (code, reason) => {
     upClose = { code: wireCode(code), reason };
@@ -88,12 +126,15 @@ export async function bridgeWebSocket(
   const openTimer = setTimeout(() => {
     if (down.readyState !== WebSocket.CONNECTING) return;
     pending.length = 0;
+    opened?.resolve();
     live.delete(bridge);
     up.close(1001, "client went away");
   }, upstream.timeouts.connectMs);
   down.onopen = () => {
     clearTimeout(openTimer);
     for (const m of pending.splice(0)) down.send(m as string | Uint8Array<ArrayBuffer>);
+    // Resumes reading the upstream; `onmessage` pauses it again if the client is backed up.
+    opened?.resolve();
     const close = closeOnOpen ?? upClose;
     if (close) down.close(close.code, close.reason);
   };
@@ -102,6 +143,7 @@ export async function bridgeWebSocket(
   down.onclose = (e) => {
     clearTimeout(openTimer);
     pending.length = 0; // a client that never opened gets nothing held for it
+    opened?.resolve();
     up.close(e.code === 1005 || e.code === 1006 ? 1000 : e.code, e.reason);
     finish();
   };

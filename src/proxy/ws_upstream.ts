@@ -9,6 +9,8 @@ import type { TargetAddress } from "../upstream/client.ts";
 
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 const MAX_HEAD = 64 * 1024;
+/** Smallest read buffer; a frame larger than this gets a buffer of its own size. */
+const READ_CHUNK_BYTES = 16 * 1024;
 /** Larger messages are refused with 1009 (message too big) rather than buffered without end. */
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
@@ -34,7 +36,11 @@ function latin1(text: string): Uint8Array {
 
 /** An open upstream WebSocket. Set the handlers, then call `start()` to begin reading. */
 export class UpstreamWebSocket {
-  onmessage: (data: string | Uint8Array) => void = () => {};
+  /**
+   * Called with each whole message. A returned promise pauses reading until it settles: the
+   * bridge's backpressure, so a client slower than the upstream is not buffered for without end.
+   */
+  onmessage: (data: string | Uint8Array) => void | Promise<void> = () => {};
   onclose: (code: number, reason: string) => void = () => {};
   #buf: Uint8Array;
   #writing: Promise<unknown> = Promise.resolve();
@@ -222,8 +228,8 @@ export class UpstreamWebSocket {
         if (this.#fragmentOpcode === 1) {
           const text = decodeText(whole);
           if (text === undefined) return await this.#fail(1007, "invalid UTF-8 in a text message");
-          this.onmessage(text);
-        } else this.onmessage(whole);
+          await this.onmessage(text);
+        } else await this.onmessage(whole);
         continue;
       }
       return await this.#fail(1002, `unknown opcode ${opcode}`);
@@ -269,19 +275,27 @@ export class UpstreamWebSocket {
     return { fin: (b0 & 0x80) !== 0, opcode: b0 & 0x0f, payload };
   }
 
-  /** Reads until `n` bytes are buffered; false when the connection ended first. */
+  /**
+   * Reads until `n` bytes are buffered; false when the connection ended first. The buffer for a
+   * frame is allocated once, at its full size: growing it read by read would copy a 16 MiB
+   * message hundreds of times over.
+   */
   async #fill(n: number): Promise<boolean> {
-    while (this.#buf.length < n) {
-      const chunk = new Uint8Array(Math.max(16 * 1024, n - this.#buf.length));
+    if (this.#buf.length >= n) return true;
+    const store = new Uint8Array(Math.max(READ_CHUNK_BYTES, n));
+    store.set(this.#buf);
+    let filled = this.#buf.length;
+    while (filled < n) {
       let read: number | null;
       try {
-        read = await this.conn.read(chunk);
+        read = await this.conn.read(store.subarray(filled));
       } catch {
         return false;
       }
       if (read === null) return false;
-      this.#buf = concatBytes([this.#buf, chunk.subarray(0, read)], this.#buf.length + read);
+      filled += read;
     }
+    this.#buf = store.subarray(0, filled);
     return true;
   }
 

@@ -69,7 +69,7 @@ function events(ws: UpstreamWebSocket) {
   const closed = new Promise<{ code: number; reason: string }>((resolve) => {
     ws.onclose = (code, reason) => resolve({ code, reason });
   });
-  ws.onmessage = (m) => messages.push(m);
+  ws.onmessage = (m) => void messages.push(m);
   ws.start();
   return { messages, closed };
 }
