@@ -27,6 +27,11 @@ export class CircuitOpen {
   constructor(readonly retryAfterSeconds: number) {}
 }
 
+/** The response to give the client, and the target that sent it. */
+export class Answered {
+  constructor(readonly response: InboundResponse, readonly target: Target) {}
+}
+
 /** The last attempt failed without a response. */
 export class AttemptFailure {
   constructor(
@@ -52,7 +57,7 @@ export async function sendWithRetries(
   /** Whether a failure was the client's doing (its body broke a limit), not the upstream's. */
   clientFault: () => boolean,
   observe: { tracing: Tracing; metrics: GatewayMetrics },
-): Promise<InboundResponse | CircuitOpen | AttemptFailure> {
+): Promise<Answered | CircuitOpen | AttemptFailure> {
   const { tracing } = observe;
   const upstreamName = upstream.config.name;
   const resilience = upstream.resilience;
@@ -95,9 +100,11 @@ export async function sendWithRetries(
       res = await upstream.clientFor(target).send(target.address, sent, timeouts);
     } catch (e) {
       error = e;
-    } finally {
-      target.inflight--;
     }
+    // A streamed body keeps its target busy until it ends (the forwarder releases it then):
+    // least-request balancing must count long streams (SSE, downloads), not only the wait for
+    // the response head.
+    if (!(res?.body instanceof ReadableStream)) target.inflight--;
     const tookMs = performance.now() - dispatched;
     state.upstreamMs = tookMs;
     (target.durationSeries ??= observe.metrics.upstreamDuration.series(upstreamName, target.url))
@@ -115,7 +122,7 @@ export async function sendWithRetries(
     if (res !== undefined) {
       resilience.answered(target, now, admission, res.status);
       if (res.status < 500 || attempt >= maxRetries || !retriesStatus(rules, res.status)) {
-        return res;
+        return new Answered(res, target);
       }
     } else {
       const kind = error instanceof UpstreamError ? error.kind : undefined;
@@ -132,10 +139,13 @@ export async function sendWithRetries(
 
     // A retry is wanted: it needs budget, time, another target and the circuit's admission.
     const next = await prepareRetry(upstream, target, attempt, deadline, pick, tried ??= new Set());
-    if (next === undefined) return res ?? failure(error, timeouts, upstream);
+    if (next === undefined) return answerOr(res, target, error, timeouts, upstream);
     admission = resilience.admit(Date.now());
-    if (admission === REFUSED) return res ?? failure(error, timeouts, upstream);
-    if (res?.body instanceof ReadableStream) await res.body.cancel();
+    if (admission === REFUSED) return answerOr(res, target, error, timeouts, upstream);
+    if (res?.body instanceof ReadableStream) {
+      target.inflight--;
+      await res.body.cancel();
+    }
     resilience.retrying();
     target = next;
     const left = deadline - Date.now();
@@ -173,6 +183,17 @@ async function prepareRetry(
   if (next === undefined) return undefined;
   if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   return next;
+}
+
+/** The response we have, when an attempt answered, else the failure. */
+function answerOr(
+  res: InboundResponse | undefined,
+  target: Target,
+  error: unknown,
+  timeouts: ExchangeTimeouts,
+  upstream: UpstreamRuntime,
+): Answered | AttemptFailure {
+  return res ? new Answered(res, target) : failure(error, timeouts, upstream);
 }
 
 function failure(

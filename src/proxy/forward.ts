@@ -131,12 +131,17 @@ export async function forward(
     }
     return upstreamFailure(outcome.error, upstream, state.requestId, outcome);
   }
-  const res = outcome;
+  const { response: res, target: served } = outcome;
   const routeName = state.match.route.config.name;
   if (res.body instanceof ReadableStream) {
-    // Streams outlive this call; tracking them lets a reload end those of changed routes, and
-    // counts their bytes as they pass.
-    res.body = env.live.trackStream(routeName, res.body, env.metrics.route(routeName).bytesOut);
+    // Streams outlive this call; tracking them lets a reload end those of changed routes,
+    // counts their bytes as they pass, and keeps the target counted busy until they end.
+    res.body = env.live.trackStream(
+      routeName,
+      res.body,
+      env.metrics.route(routeName).bytesOut,
+      () => served.inflight--,
+    );
   } else if (res.body) state.bytesOut = res.body.byteLength;
   const out = clientResponse(res, state.requestId);
   if (out) return out;

@@ -74,22 +74,29 @@ export class LiveConnections {
   /**
    * Wraps a streamed response body so it can be ended from outside. Ending it closes the
    * client's body cleanly (SSE clients reconnect, and will land on the new route) and cancels
-   * the upstream side.
+   * the upstream side. `onEnd` runs once when the body ends, however it ends.
    */
   trackStream(
     routeName: string,
     body: ReadableStream<Uint8Array>,
     bytes?: { value: number },
+    onEnd?: () => void,
   ): ReadableStream<Uint8Array> {
     const reader = body.getReader();
     let controller!: ReadableStreamDefaultController<Uint8Array>;
     let finished = false;
+    const done = () => {
+      if (finished) return;
+      finished = true;
+      this.#entries.delete(entry);
+      onEnd?.();
+    };
     const entry: LiveEntry = {
       routeName,
       kind: "stream",
       close: () => {
         if (finished) return;
-        finished = true;
+        done();
         reader.cancel("route closed by the gateway").catch(() => {});
         try {
           controller.close();
@@ -97,10 +104,6 @@ export class LiveConnections {
           // already closed or errored
         }
       },
-    };
-    const done = () => {
-      finished = true;
-      this.#entries.delete(entry);
     };
     this.add(entry);
     return new ReadableStream<Uint8Array>({

@@ -95,8 +95,16 @@ export async function bridgeWebSocket(
     },
   };
   live.add(bridge);
+  // The bridge keeps its target counted busy for least-request balancing until it ends.
+  target.inflight++;
+  let ended = false;
+  const end = () => {
+    live.delete(bridge);
+    if (!ended) target.inflight--;
+    ended = true;
+  };
   const finish = () => {
-    if (down.readyState === WebSocket.CLOSED && upClose) live.delete(bridge);
+    if (down.readyState === WebSocket.CLOSED && upClose) end();
   };
   // Backpressure towards the upstream: while the client has more than the high-water mark
   // waiting to be sent (or, before it opens, held for it), the upstream is not read, so TCP
@@ -127,7 +135,7 @@ export async function bridgeWebSocket(
     if (down.readyState !== WebSocket.CONNECTING) return;
     pending.length = 0;
     opened?.resolve();
-    live.delete(bridge);
+    end();
     up.close(1001, "client went away");
   }, upstream.timeouts.connectMs);
   down.onopen = () => {

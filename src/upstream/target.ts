@@ -15,7 +15,10 @@ export type TargetHealth = "healthy" | "failing_health_checks" | "ejected";
  */
 export class Target {
   readonly address: TargetAddress;
-  /** Requests currently in flight to this target (least-request balancing reads it). */
+  /**
+   * Exchanges open with this target, from dispatch until the response body (or WebSocket) ends;
+   * least-request balancing reads it.
+   */
   inflight = 0;
   /** Whether balancers may pick it: passing active health checks and not ejected. */
   healthy = true;

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { startTestGateway, startUpstream, type TestUpstream } from "../helpers/gateway.ts";
+import { pollUntil } from "../helpers/process.ts";
 
 /** Two upstreams that answer with their own name. */
 function pair(): { a: TestUpstream; b: TestUpstream; names: Map<string, string> } {
@@ -105,5 +106,92 @@ Deno.test("least_request sends traffic away from a server with a request stuck i
     await gw.close();
     await slow.close();
     await fast.close();
+  }
+});
+
+/** Each target's `inflight`, as admin `/upstreams` shows it. */
+async function inflightOf(adminUrl: string): Promise<Record<string, number>> {
+  const upstreams = await (await fetch(`${adminUrl}/upstreams`)).json();
+  const out: Record<string, number> = {};
+  for (const t of upstreams[0].targets) out[t.url] = t.inflight;
+  return out;
+}
+
+Deno.test("least_request counts a streamed response as in flight until its body ends", async () => {
+  const encoder = new TextEncoder();
+  const streaming = (name: string) =>
+    startUpstream((req) => {
+      if (new URL(req.url).pathname !== "/events") return new Response(name);
+      // An event stream that stays open: its head and first event arrive, the end never does.
+      const body = new ReadableStream<Uint8Array>({
+        start: (c) => c.enqueue(encoder.encode("data: hello\n\n")),
+      });
+      return new Response(body, {
+        headers: { "content-type": "text/event-stream", "x-server": name },
+      });
+    });
+  const a = streaming("a");
+  const b = streaming("b");
+  const names = new Map([["a", a.url], ["b", b.url]]);
+  const gw = await startTestGateway(balanced(a, b, { type: "least_request" }));
+  try {
+    const res = await fetch(`${gw.url}/events`);
+    const busy = res.headers.get("x-server")!;
+    const reader = res.body!.getReader();
+    assert.match(new TextDecoder().decode((await reader.read()).value), /data: hello/);
+    assert.equal((await inflightOf(gw.adminUrl!))[names.get(busy)!], 1);
+    // The stream's target is busy for as long as the stream is open: every short request goes
+    // to the other one (with the stream not counted, ties would split them at random).
+    for (let i = 0; i < 10; i++) {
+      const served = await (await fetch(`${gw.url}/short`)).text();
+      assert.notEqual(served, busy, `request ${i} went to the target holding the stream`);
+    }
+    // Once the client ends the stream, the target is free again.
+    await reader.cancel();
+    await pollUntil("stream released", async () => {
+      const inflight = await inflightOf(gw.adminUrl!);
+      return Object.values(inflight).every((n) => n === 0);
+    });
+  } finally {
+    await gw.close();
+    await a.close();
+    await b.close();
+  }
+});
+
+Deno.test("least_request counts an open WebSocket as in flight until it closes", async () => {
+  const upgrading = (name: string) =>
+    startUpstream((req) => {
+      if (req.headers.get("upgrade") !== "websocket") return new Response(name);
+      const { socket, response } = Deno.upgradeWebSocket(req);
+      socket.onopen = () => socket.send(name);
+      return response;
+    });
+  const a = upgrading("a");
+  const b = upgrading("b");
+  const gw = await startTestGateway(balanced(a, b, { type: "least_request" }));
+  const ws = new WebSocket(`${gw.url.replace("http", "ws")}/ws`);
+  const closed = new Promise<void>((resolve) => ws.onclose = () => resolve());
+  try {
+    const busy = await new Promise<string>((resolve, reject) => {
+      ws.onmessage = (e) => resolve(e.data);
+      ws.onerror = () => reject(new Error("websocket failed"));
+    });
+    for (let i = 0; i < 10; i++) {
+      const served = await (await fetch(`${gw.url}/short`)).text();
+      assert.notEqual(served, busy, `request ${i} went to the target holding the WebSocket`);
+    }
+    ws.close();
+    await closed;
+    await pollUntil("websocket released", async () => {
+      const inflight = await inflightOf(gw.adminUrl!);
+      return Object.values(inflight).every((n) => n === 0);
+    });
+  } finally {
+    if (ws.readyState !== WebSocket.CLOSED) ws.close();
+    await closed;
+    await gw.close();
+    await a.close();
+    await b.close();
   }
 });
