@@ -148,6 +148,8 @@ export class GatewayCore {
     this.#appliedKey = key;
     this.lastLoad = { at: new Date().toISOString(), result: "success" };
     this.#snapshot = next; // the swap: one reference, taken by each request as it arrives
+    // Only now: had the build failed, the previous snapshot's routes would still be served.
+    this.mirrors.retainOnly(new Set(config.routes.filter((r) => r.mirror).map((r) => r.name)));
     // Shared state (JWKS caches, verified-token memos) no route of this config uses any more is
     // closed after the grace period, like retired upstreams.
     const closeRetiredShared = this.shared.commitBuild();

@@ -187,6 +187,23 @@ export class MirrorRegistry {
     return state;
   }
 
+  /**
+   * Forgets the state of routes not in `routes` (removed, or no longer mirroring), once no
+   * mirror of theirs is in flight: their recent mismatches and last error go, their counters
+   * stay (a route that comes back counts on from where it was, like every per-route metric).
+   * A route with mirrors still in flight is looked at again on the next reload.
+   */
+  retainOnly(routes: ReadonlySet<string>): void {
+    for (const [name, state] of this.#routes) {
+      if (!routes.has(name) && state.inFlight === 0) this.#routes.delete(name);
+    }
+  }
+
+  /** How many routes have state kept. */
+  get size(): number {
+    return this.#routes.size;
+  }
+
   get closed(): boolean {
     return this.#abort.signal.aborted;
   }
