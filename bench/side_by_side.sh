@@ -10,7 +10,9 @@
 # ENV_A/ENV_B: extra environment for each gateway, e.g. "X=1" (nothing) and
 # "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 OTEL_TRACES_SAMPLER=always_on
 # FERRY_ACCESS_LOG=/tmp/ferry-side.log". DIR_B=<checkout> runs B from another checkout (old
-# against new code). Tracing needs a sink: `deno run --allow-net bench/otlp_sink.ts 4318`.
+# against new code). SCRIPT_A/SCRIPT_B=<file.ts> runs that script instead of the gateway (it
+# listens on $PROXY_PORT and forwards to $BACKEND_PORT), as the probes in bench/inbound/ do.
+# Tracing needs a sink: `deno run --allow-net bench/otlp_sink.ts 4318`.
 # Both run bench/peers.config.ts against one nginx backend (1 KiB responses) on core 1, with
 # wrk -c32 each on core 1; the gateways are pinned to core 0. Prints one line per round and the
 # median ratio B/A.
@@ -56,11 +58,20 @@ ratios=()
 for round in $(seq "$rounds"); do
   gateways=()
   for side in a b; do
-    if [ "$side" = a ]; then dir=$PWD port=28090 extra=$env_a; else dir=$dir_b port=28092 extra=$env_b; fi
+    if [ "$side" = a ]; then
+      dir=$PWD port=28090 extra=$env_a script=${SCRIPT_A:-}
+    else
+      dir=$dir_b port=28092 extra=$env_b script=${SCRIPT_B:-}
+    fi
+    if [ -n "$script" ]; then
+      run=(run -A "$script")
+    else
+      run=(run --allow-net --allow-read=. --allow-write=/tmp --allow-env mod.ts start --no-watch
+        --config bench/peers.config.ts)
+    fi
     # shellcheck disable=SC2086 # the extra environment is a list of NAME=value words
-    (cd "$dir" && exec env BACKEND_PORT=28100 PROXY_PORT=$port $extra taskset -c 0 "$DENO" run \
-      --allow-net --allow-read=. --allow-write=/tmp --allow-env mod.ts start --no-watch \
-      --config bench/peers.config.ts >/dev/null 2>&1) &
+    (cd "$dir" && exec env BACKEND_PORT=28100 PROXY_PORT=$port $extra taskset -c 0 "$DENO" \
+      "${run[@]}" >/dev/null 2>&1) &
     gateways+=($!)
     pids+=($!)
   done
