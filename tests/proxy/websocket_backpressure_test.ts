@@ -14,14 +14,7 @@ import {
   startTestGateway,
   within,
 } from "../helpers/gateway.ts";
-
-const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-
-async function acceptFor(head: string): Promise<string> {
-  const key = /sec-websocket-key: (\S+)/i.exec(head)![1];
-  const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(key + GUID));
-  return btoa(String.fromCharCode(...new Uint8Array(digest)));
-}
+import { acceptFor } from "../helpers/websocket.ts";
 
 /** An unmasked binary server frame with a 64-bit length, any size. */
 function binaryFrame(payload: Uint8Array): Uint8Array {

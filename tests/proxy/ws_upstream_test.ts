@@ -7,14 +7,7 @@ import assert from "node:assert/strict";
 import type { TargetAddress } from "../../src/upstream/client.ts";
 import { MAX_MESSAGE_BYTES, UpstreamWebSocket } from "../../src/proxy/ws_upstream.ts";
 import { type RawSocket, startRawUpstream } from "../helpers/gateway.ts";
-
-const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-
-async function acceptFor(head: string): Promise<string> {
-  const key = /sec-websocket-key: (\S+)/i.exec(head)![1];
-  const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(key + GUID));
-  return btoa(String.fromCharCode(...new Uint8Array(digest)));
-}
+import { acceptFor } from "../helpers/websocket.ts";
 
 /** An unmasked server frame. */
 function frame(opcode: number, payload: Uint8Array | string, fin = true): Uint8Array {
