@@ -8,13 +8,18 @@
  *   src/config/loader_worker_pool.ts); the result says how many Workers were started.
  * - `loader`: the config loading alone, `importInWorker` N times on the same file, without a
  *   gateway: what loading itself keeps, apart from what building and swapping snapshots does.
+ * - `unchanged`: a control. An in-process gateway is given the same config object N times:
+ *   validation and hashing run each time, nothing new is kept (the config is unchanged, so no
+ *   snapshot is built or swapped). RSS growth here is the process warming up (executable code
+ *   paged in, JIT tiers, the allocator reaching its working size), not reloads retaining
+ *   anything; the other modes grow by as much over their first reloads.
  * - `naive`: the approach Ferry avoids, for comparison: `import(url + "?v=" + n)` in the main
  *   isolate, then `gateway.reload(module.default)`. Every import is a new module record that V8
  *   never frees.
  *
  * Run: `deno run -A --v8-flags=--expose-gc bench/reload_memory.ts [--reloads 1000]` prints a
- * table of RSS at 0, 50, 100, 250, 500 and 1000 reloads for both, each sample after a forced
- * full GC (the children always get --expose-gc). With `--child worker|naive` it runs one
+ * table of RSS at 0, 50, 100, 250, 500 and 1000 reloads for each mode, each sample after a forced
+ * full GC (the children always get --expose-gc). With `--child <mode>` it runs one
  * measurement and prints JSON (tests/reload/memory_test.ts uses that).
  */
 import { join } from "node:path";
@@ -56,8 +61,8 @@ function rssParts(): { rssAnon: number; rssFile: number } {
 }
 
 /** What is measured: see the module comment. */
-export type Mode = "worker" | "loader" | "naive";
-const MODES: readonly Mode[] = ["worker", "loader", "naive"];
+export type Mode = "worker" | "loader" | "unchanged" | "naive";
+const MODES: readonly Mode[] = ["worker", "loader", "unchanged", "naive"];
 
 /** What a child prints. */
 export interface Measurement {
@@ -145,6 +150,17 @@ async function measure(mode: Mode, reloads: number, at: Set<number>) {
         const outcome = await importInWorker(path);
         if (!outcome.ok) throw new Error(`load ${n} failed: ${outcome.message}`);
       });
+    } else if (mode === "unchanged") {
+      const config = (await import(new URL(`file://${path}`).href)).default;
+      const gw = await createGateway(config, { logger: silent });
+      try {
+        await run(async (n) => {
+          const result = await gw.reload(config);
+          if (result.changed) throw new Error(`reload ${n} of the same config changed something`);
+        });
+      } finally {
+        await gw.close();
+      }
     } else {
       const url = new URL(`file://${path}`).href;
       const first = await import(`${url}?v=0`);
