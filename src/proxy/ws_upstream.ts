@@ -98,6 +98,9 @@ export class UpstreamWebSocket {
       conn.close();
       throw new WebSocketUpgradeError("connect timed out");
     }
+    // Each message is one write of a whole frame: Nagle's algorithm would hold a small frame
+    // that follows another until the upstream ACKs the first, up to its delayed-ACK time (~40 ms).
+    conn.setNoDelay(true);
     try {
       const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
       let head = `GET ${path} HTTP/1.1\r\n`;
