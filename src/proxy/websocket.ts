@@ -112,6 +112,8 @@ export async function bridgeWebSocket(
   let pendingBytes = 0;
   let opened: PromiseWithResolvers<void> | undefined;
   up.onmessage = (data) => {
+    // A bridge given up on (its client never opened) holds nothing more for it.
+    if (ended) return;
     if (down.readyState === WebSocket.OPEN) {
       down.send(data as string | Uint8Array<ArrayBuffer>);
       if (down.bufferedAmount > CLIENT_HIGH_WATER_BYTES) return drained(down);
