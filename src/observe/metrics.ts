@@ -4,7 +4,9 @@
  * looked up by route, method and status: the kind of per-request cost that made Kong's metrics
  * plugin notorious stays off the hot path.
  */
-import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
+import { Counter, Gauge, Registry } from "prom-client";
+import { EventLoopLag, registerEventLoopLag } from "./event_loop_lag.ts";
+import { registerProcessMetrics } from "./process_metrics.ts";
 import {
   type CounterSeries,
   type HistogramSeries,
@@ -86,6 +88,7 @@ export class GatewayMetrics {
   readonly configInfo: Gauge<"version" | "hash">;
   /** Per route: its duration series and its request series by method and status class. */
   readonly #routes = new Map<string, RouteSeries>();
+  readonly #eventLoopLag = new EventLoopLag();
 
   constructor() {
     const registers = [this.registry];
@@ -116,11 +119,13 @@ export class GatewayMetrics {
       this.registry,
     );
     try {
-      collectDefaultMetrics({ register: this.registry, prefix: "ferry_" });
+      registerProcessMetrics(this.registry, "ferry_");
       useDenoMemoryFigures(this.registry);
     } catch {
       // A runtime without some process facts: the proxy metrics matter more than these.
     }
+    registerEventLoopLag(this.registry, "ferry_", this.#eventLoopLag);
+    this.#eventLoopLag.start();
     this.inflight = new Gauge({
       name: "ferry_requests_in_flight",
       help: "Requests currently being handled.",
@@ -220,5 +225,10 @@ export class GatewayMetrics {
 
   get contentType(): string {
     return this.registry.contentType;
+  }
+
+  /** Stops the event-loop-lag sampler (the gateway is closing). */
+  close(): void {
+    this.#eventLoopLag.stop();
   }
 }

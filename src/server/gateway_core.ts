@@ -205,6 +205,7 @@ export class GatewayCore {
     await this.shared.close();
     await this.#accessLog?.close();
     await this.tracing.flush();
+    this.metrics.close();
   }
 
   async #accessLogFor(config: NormalizedConfig): Promise<AccessLog> {
