@@ -7,8 +7,9 @@
  * isolate keeps ~13 KB of heap a reload, and one loader Worker never replaced ~33 KB of RSS.
  *
  * RSS is sampled every 50 reloads after a forced "last-resort" GC (see the bench). It climbs
- * 10-15 MB over the first ~250 reloads, to the working size of the allocator, V8 and the first
- * few loader Workers, and is flat after that; so growth is taken from reload 250, along the
+ * 5-8 MB over the first ~250 reloads, to the working size of the allocator, V8 and the first
+ * few loader Workers (about 4.5 MB of it is the deno binary's code paged in), and is nearly flat
+ * after that; so growth is taken from reload 250, along the
  * least-squares trend through the samples (one sample may sit a few MB high or low as the
  * allocator takes and returns chunks, which is not growth). Takes ~20 s.
  */
