@@ -14,7 +14,7 @@ import {
   startTestGateway,
   within,
 } from "../helpers/gateway.ts";
-import { acceptFor } from "../helpers/websocket.ts";
+import { acceptFor, readFrame } from "../helpers/websocket.ts";
 
 /** An unmasked binary server frame with a 64-bit length, any size. */
 function binaryFrame(payload: Uint8Array): Uint8Array {
@@ -36,20 +36,6 @@ function acceptingUpstream(script: (s: RawSocket) => Promise<void>) {
     );
     await script(s);
   });
-}
-
-/** Reads one unmasked server frame: its opcode and payload. */
-async function readServerFrame(s: RawSocket): Promise<{ opcode: number; payload: Uint8Array }> {
-  const [b0, b1] = await s.readBytes(2);
-  let len = b1 & 0x7f;
-  if (len === 126) {
-    const ext = await s.readBytes(2);
-    len = (ext[0] << 8) | ext[1];
-  } else if (len === 127) {
-    const ext = await s.readBytes(8);
-    len = Number(new DataView(ext.buffer, ext.byteOffset, 8).getBigUint64(0));
-  }
-  return { opcode: b0 & 0x0f, payload: await s.readBytes(len) };
 }
 
 Deno.test("ws upstream: a promise returned by onmessage pauses reading until it settles", async () => {
@@ -147,7 +133,7 @@ Deno.test("a client that stops reading: the gateway stops reading the upstream, 
 
     // Now the client reads: every message arrives whole, in order, and the upstream finishes.
     for (let i = 0; i < MESSAGES; i++) {
-      const { opcode, payload } = await within(readServerFrame(client), 30_000, `message ${i}`);
+      const { opcode, payload } = await within(readFrame(client), 30_000, `message ${i}`);
       assert.equal(opcode, 2);
       assert.equal(payload.length, SIZE);
       assert.ok(payload[0] === i && payload[SIZE - 1] === i, `message ${i} is intact`);

@@ -12,7 +12,7 @@ import {
   startTestGateway,
   within,
 } from "../helpers/gateway.ts";
-import { acceptFor } from "../helpers/websocket.ts";
+import { acceptFor, readFrame } from "../helpers/websocket.ts";
 
 /** An unmasked server frame (payloads under 126 bytes). */
 function frame(opcode: number, payload: Uint8Array): Uint8Array {
@@ -41,13 +41,6 @@ function upstreamSending(after: Uint8Array, then?: (s: RawSocket) => Promise<voi
     await s.write(all);
     await then?.(s);
   });
-}
-
-/** Reads one masked client frame (payloads under 126 bytes). */
-async function readClientFrame(s: RawSocket): Promise<Uint8Array> {
-  const [, b1] = await s.readBytes(2);
-  const mask = await s.readBytes(4);
-  return (await s.readBytes(b1 & 0x7f)).map((b, i) => b ^ mask[i & 3]);
 }
 
 /** Opens a client WebSocket and collects its messages and its close event. */
@@ -104,7 +97,7 @@ Deno.test("an upstream that greets and closes right after the upgrade: the clien
 for (const code of [1004, 1005, 1006, 1015, 2999, 5000, 999]) {
   Deno.test(`an upstream close frame with the unsendable code ${code} reaches the client as 1002`, async () => {
     const upstream = upstreamSending(new Uint8Array(0), async (s) => {
-      await readClientFrame(s); // The client is open once its first message came through.
+      await readFrame(s); // The client is open once its first message came through.
       await s.write(closeFrame(code, "odd"));
       await s.waitForClose();
     });
@@ -127,7 +120,7 @@ Deno.test("an upstream that never answers the client's close is disconnected, no
   const sawClose = Promise.withResolvers<number>();
   const released = Promise.withResolvers<void>();
   const upstream = upstreamSending(new Uint8Array(0), async (s) => {
-    await readClientFrame(s); // the client's first message: it is open
+    await readFrame(s); // the client's first message: it is open
     opened.resolve();
     // Read the gateway's close frame, then neither answer it nor close: a half-dead peer.
     const [b0] = await s.readBytes(1);
@@ -261,7 +254,7 @@ Deno.test("a client that outpaces an upstream that stopped reading is closed, no
   const opened = Promise.withResolvers<void>();
   const hold = Promise.withResolvers<void>();
   const upstream = upstreamSending(new Uint8Array(0), async (s) => {
-    await readClientFrame(s); // "hi"; after that this upstream reads nothing more
+    await readFrame(s); // "hi"; after that this upstream reads nothing more
     opened.resolve();
     await hold.promise;
   });

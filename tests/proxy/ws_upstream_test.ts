@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import type { TargetAddress } from "../../src/upstream/client.ts";
 import { MAX_MESSAGE_BYTES, UpstreamWebSocket } from "../../src/proxy/ws_upstream.ts";
 import { type RawSocket, startRawUpstream } from "../helpers/gateway.ts";
-import { acceptFor } from "../helpers/websocket.ts";
+import { acceptFor, readFrame } from "../helpers/websocket.ts";
 
 /** An unmasked server frame. */
 function frame(opcode: number, payload: Uint8Array | string, fin = true): Uint8Array {
@@ -16,18 +16,11 @@ function frame(opcode: number, payload: Uint8Array | string, fin = true): Uint8A
   return new Uint8Array([(fin ? 0x80 : 0) | opcode, ...head, ...body]);
 }
 
-/** Reads one masked client frame. */
+/** Reads one client frame, which must come masked. */
 async function readClientFrame(s: RawSocket): Promise<{ opcode: number; payload: Uint8Array }> {
-  const [b0, b1] = await s.readBytes(2);
-  let len = b1 & 0x7f;
-  if (len === 126) {
-    const ext = await s.readBytes(2);
-    len = (ext[0] << 8) | ext[1];
-  }
-  assert.ok(b1 & 0x80, "client frames must be masked");
-  const mask = await s.readBytes(4);
-  const data = await s.readBytes(len);
-  return { opcode: b0 & 0x0f, payload: data.map((b, i) => b ^ mask[i & 3]) };
+  const frame = await readFrame(s);
+  assert.ok(frame.masked, "client frames must be masked");
+  return frame;
 }
 
 function address(port: number): TargetAddress {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ROOT_CONTEXT, type Tracer } from "@opentelemetry/api";
-import { startOtlpReceiver } from "../../helpers/otlp_receiver.ts";
+import { type OtlpReceiver, startOtlpReceiver } from "../../helpers/otlp_receiver.ts";
 import { closedPortEndpoint, pipeline } from "./pipeline.ts";
 
 function endSpans(tracer: Tracer, count: number, prefix = "s"): void {
@@ -24,9 +24,21 @@ function statusServer(status: number) {
   };
 }
 
-Deno.test("a full queue drops new spans and counts them exactly", async () => {
-  const receiver = startOtlpReceiver();
-  try {
+/** A test body given a fresh OTLP receiver on 127.0.0.1, closed after it however it ends. */
+function withReceiver(body: (receiver: OtlpReceiver) => Promise<void>): () => Promise<void> {
+  return async () => {
+    const receiver = startOtlpReceiver();
+    try {
+      await body(receiver);
+    } finally {
+      await receiver.close();
+    }
+  };
+}
+
+Deno.test(
+  "a full queue drops new spans and counts them exactly",
+  withReceiver(async (receiver) => {
     const { exporter, provider } = pipeline(receiver.endpoint, undefined, {
       maxQueueSize: 4,
       maxExportBatchSize: 3,
@@ -40,14 +52,12 @@ Deno.test("a full queue drops new spans and counts them exactly", async () => {
     assert.equal(exporter.exported, 4);
     assert.equal(receiver.traceExports, 2); // a full batch of 3, then the flushed 1
     assert.deepEqual(receiver.spans.map((s) => s.name), ["s0", "s1", "s2", "s3"]);
-  } finally {
-    await receiver.close();
-  }
-});
+  }),
+);
 
-Deno.test("a full batch is exported without waiting for the scheduled delay", async () => {
-  const receiver = startOtlpReceiver();
-  try {
+Deno.test(
+  "a full batch is exported without waiting for the scheduled delay",
+  withReceiver(async (receiver) => {
     const { exporter, provider } = pipeline(receiver.endpoint, undefined, {
       maxExportBatchSize: 5,
       scheduledDelayMs: 600_000,
@@ -60,14 +70,12 @@ Deno.test("a full batch is exported without waiting for the scheduled delay", as
     await exporter.shutdown();
     assert.equal(receiver.spans.length, 7);
     assert.equal(exporter.exported, 7);
-  } finally {
-    await receiver.close();
-  }
-});
+  }),
+);
 
-Deno.test("a partial batch is exported when the scheduled delay passes", async () => {
-  const receiver = startOtlpReceiver();
-  try {
+Deno.test(
+  "a partial batch is exported when the scheduled delay passes",
+  withReceiver(async (receiver) => {
     const { exporter, provider } = pipeline(receiver.endpoint, undefined, {
       scheduledDelayMs: 1,
     });
@@ -75,14 +83,12 @@ Deno.test("a partial batch is exported when the scheduled delay passes", async (
     await receiver.waitFor("both spans, unflushed", (s) => s.length === 2 ? s : undefined);
     assert.equal(exporter.queued, 0);
     await exporter.shutdown();
-  } finally {
-    await receiver.close();
-  }
-});
+  }),
+);
 
-Deno.test("forceFlush exports everything queued, in batches, and resolves after", async () => {
-  const receiver = startOtlpReceiver();
-  try {
+Deno.test(
+  "forceFlush exports everything queued, in batches, and resolves after",
+  withReceiver(async (receiver) => {
     const { exporter, provider } = pipeline(receiver.endpoint, undefined, {
       maxExportBatchSize: 4,
       scheduledDelayMs: 600_000,
@@ -96,14 +102,12 @@ Deno.test("forceFlush exports everything queued, in batches, and resolves after"
     await exporter.forceFlush();
     assert.equal(receiver.traceExports, 3);
     await exporter.shutdown();
-  } finally {
-    await receiver.close();
-  }
-});
+  }),
+);
 
-Deno.test("forceFlush called twice concurrently resolves both after one export each", async () => {
-  const receiver = startOtlpReceiver();
-  try {
+Deno.test(
+  "forceFlush called twice concurrently resolves both after one export each",
+  withReceiver(async (receiver) => {
     const { exporter, provider } = pipeline(receiver.endpoint);
     const tracer = provider.getTracer("ferry");
     endSpans(tracer, 3, "a");
@@ -114,14 +118,12 @@ Deno.test("forceFlush called twice concurrently resolves both after one export e
     assert.equal(exporter.exported, 5);
     assert.equal(receiver.spans.length, 5);
     await exporter.shutdown();
-  } finally {
-    await receiver.close();
-  }
-});
+  }),
+);
 
-Deno.test("after shutdown new spans are refused and counted as dropped", async () => {
-  const receiver = startOtlpReceiver();
-  try {
+Deno.test(
+  "after shutdown new spans are refused and counted as dropped",
+  withReceiver(async (receiver) => {
     const { exporter, provider } = pipeline(receiver.endpoint);
     const tracer = provider.getTracer("ferry");
     endSpans(tracer, 2);
@@ -132,10 +134,8 @@ Deno.test("after shutdown new spans are refused and counted as dropped", async (
     assert.equal(exporter.queued, 0);
     await exporter.forceFlush();
     assert.equal(receiver.spans.length, 2);
-  } finally {
-    await receiver.close();
-  }
-});
+  }),
+);
 
 Deno.test("an export to a closed port counts a failure, drops the batch and does not throw", async () => {
   const { exporter, provider } = pipeline(closedPortEndpoint());
@@ -224,9 +224,9 @@ for (
     }
   });
 
-  Deno.test(`${protocol}: spans of several tracers in several batches all arrive`, async () => {
-    const receiver = startOtlpReceiver();
-    try {
+  Deno.test(
+    `${protocol}: spans of several tracers in several batches all arrive`,
+    withReceiver(async (receiver) => {
       const { exporter, provider } = pipeline(receiver.endpoint, undefined, {
         protocol,
         maxExportBatchSize: 4,
@@ -243,15 +243,13 @@ for (
         Array.from({ length: 10 }, (_, i) => `${i % 2 ? "odd" : "even"}:s${i}`).sort(),
       );
       assert.equal(receiver.undecodable, 0);
-    } finally {
-      await receiver.close();
-    }
-  });
+    }),
+  );
 }
 
-Deno.test("a span that cannot be encoded is dropped and counted; the request path never throws", async () => {
-  const receiver = startOtlpReceiver();
-  try {
+Deno.test(
+  "a span that cannot be encoded is dropped and counted; the request path never throws",
+  withReceiver(async (receiver) => {
     const { exporter, provider } = pipeline(receiver.endpoint, undefined, {
       scheduledDelayMs: 60_000,
     });
@@ -267,14 +265,12 @@ Deno.test("a span that cannot be encoded is dropped and counted; the request pat
     await exporter.shutdown();
     assert.deepEqual(receiver.spans.map((s) => s.name), ["good"]);
     assert.equal(receiver.traceExports, 1);
-  } finally {
-    await receiver.close();
-  }
-});
+  }),
+);
 
-Deno.test("a batch whose only span could not be encoded sends no empty export", async () => {
-  const receiver = startOtlpReceiver();
-  try {
+Deno.test(
+  "a batch whose only span could not be encoded sends no empty export",
+  withReceiver(async (receiver) => {
     const { exporter, provider } = pipeline(receiver.endpoint, undefined, {
       scheduledDelayMs: 60_000,
     });
@@ -285,7 +281,5 @@ Deno.test("a batch whose only span could not be encoded sends no empty export", 
     await exporter.shutdown();
     assert.equal(exporter.dropped, 1);
     assert.equal(receiver.traceExports, 0);
-  } finally {
-    await receiver.close();
-  }
-});
+  }),
+);
