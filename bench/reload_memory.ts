@@ -2,9 +2,13 @@
  * Memory over many hot reloads. Each measurement runs in its own child process, so nothing else
  * shares the heap being measured:
  *
- * - `worker`: a file-backed gateway (`serveFile`) reloaded N times through `reloadFile()`, the
- *   file alternating between two valid showcase-like configs so that every reload really loads
- *   and swaps a snapshot. Loads run in Ferry's reused loader Worker (replaced every 50 loads;
+ * - `worker`: a file-backed gateway (`serveFile`) in service, reloaded N times through
+ *   `reloadFile()`, the file alternating between two valid showcase configs so that every
+ *   reload really loads and swaps a snapshot. "In service": before the first sample, the
+ *   gateway serves `--warm-requests` requests (default 20,000) to the showcase's demo upstream,
+ *   both run by a child process (bench/reload_traffic.ts); the upstream keeps serving the
+ *   gateway's health checks during the reloads. `coldSample` is RSS before that traffic.
+ *   Loads run in Ferry's reused loader Worker (replaced every 50 loads;
  *   src/config/loader_worker_pool.ts); the result says how many Workers were started.
  * - `loader`: the config loading alone, `importInWorker` N times on the same file, without a
  *   gateway: what loading itself keeps, apart from what building and swapping snapshots does.
@@ -72,6 +76,11 @@ export interface Measurement {
   gcForced: boolean;
   /** Config loader Workers started during the run (0 for `naive`). */
   workersStarted: number;
+  /** `worker` only: requests served before the first sample, and how many failed (5xx). */
+  warmRequests?: number;
+  warmFailed?: number;
+  /** `worker` only: RSS after start-up, before the warm-up traffic. */
+  coldSample?: Sample;
   samples: Sample[];
 }
 
@@ -80,13 +89,16 @@ export interface Measurement {
  * varied by `variant` (0 or 1), so every reload really loads something different.
  */
 const SHOWCASE = Deno.readTextFileSync(new URL("../routes.config.ts", import.meta.url));
-function showcaseConfig(variant: number): string {
+function showcaseConfig(variant: number, upstream = "http://127.0.0.1:3000"): string {
   const text = SHOWCASE
     .replace('from "./mod.ts"', `from "${MOD_URL}"`)
+    .replace('"http://127.0.0.1:3000"', JSON.stringify(upstream))
     .replace('"x-gateway": "ferry"', `"x-gateway": "ferry-${variant}"`)
     // The demo upstream is not started by the bench: nothing listens or needs to.
     .replace(/^\s*demo: \{ listen:.*$/m, "");
-  if (!text.includes(`ferry-${variant}`)) throw new Error("routes.config.ts changed shape");
+  if (!text.includes(`ferry-${variant}`) || !text.includes(JSON.stringify(upstream))) {
+    throw new Error("routes.config.ts changed shape");
+  }
   return text;
 }
 
@@ -109,24 +121,82 @@ async function sample(reloads: number): Promise<Sample> {
   return { reloads, rss, heapUsed, ...rssParts() };
 }
 
+/** A byte stream's text, line by line. */
+async function* linesOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  let rest = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    const lines = (rest + chunk).split("\n");
+    rest = lines.pop()!;
+    yield* lines;
+  }
+}
+
+/**
+ * The child that runs the upstream and the warm-up load (bench/reload_traffic.ts). Its output is
+ * read line by line: first the upstream's URL, then the load's result.
+ */
+class TrafficChild {
+  private readonly process: Deno.ChildProcess;
+  private readonly lines: AsyncIterator<string>;
+  private readonly stdin: WritableStreamDefaultWriter<Uint8Array>;
+
+  constructor() {
+    this.process = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-net=127.0.0.1",
+        new URL("./reload_traffic.ts", import.meta.url).pathname,
+      ],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    this.stdin = this.process.stdin.getWriter();
+    this.lines = linesOf(this.process.stdout);
+  }
+
+  private async nextJson<T>(): Promise<T> {
+    const { value, done } = await this.lines.next();
+    if (done) throw new Error("the traffic child exited early");
+    return JSON.parse(value);
+  }
+
+  async upstream(): Promise<string> {
+    return (await this.nextJson<{ upstream: string }>()).upstream;
+  }
+
+  async send(gateway: string, count: number): Promise<{ sent: number; failed: number }> {
+    await this.stdin.write(new TextEncoder().encode(`${gateway} ${count}\n`));
+    return await this.nextJson();
+  }
+
+  async close(): Promise<void> {
+    await this.stdin.close().catch(() => {});
+    await this.process.status;
+  }
+}
+
 /** Runs one measurement in this process. */
-async function measure(mode: Mode, reloads: number, at: Set<number>) {
+async function measure(mode: Mode, reloads: number, at: Set<number>, warmRequests: number) {
   const dir = await Deno.makeTempDir({ prefix: "ferry-reload-memory-" });
   const path = join(dir, "ferry.config.ts");
   const samples: Sample[] = [];
   const started = performance.now();
   const workersBefore = loaderWorkersStarted();
+  const traffic = mode === "worker" ? new TrafficChild() : undefined;
+  const upstream = await traffic?.upstream();
+  const warm: Pick<Measurement, "warmRequests" | "warmFailed" | "coldSample"> = {};
   // Each step saves the other variant, then loads it; a sample follows the steps `at` names.
   const run = async (step: (n: number) => Promise<void>) => {
     if (at.has(0)) samples.push(await sample(0));
     for (let n = 1; n <= reloads; n++) {
-      Deno.writeTextFileSync(path, showcaseConfig(n % 2));
+      Deno.writeTextFileSync(path, showcaseConfig(n % 2, upstream));
       await step(n);
       if (at.has(n)) samples.push(await sample(n));
     }
   };
   try {
-    await Deno.writeTextFile(path, showcaseConfig(0));
+    await Deno.writeTextFile(path, showcaseConfig(0, upstream));
     if (mode === "worker") {
       const gw = await serveFile(path, {
         listen: { hostname: "127.0.0.1", port: 0 },
@@ -136,6 +206,10 @@ async function measure(mode: Mode, reloads: number, at: Set<number>) {
         watch: false,
       });
       try {
+        warm.coldSample = await sample(0);
+        const served = await traffic!.send(gw.url, warmRequests);
+        warm.warmRequests = served.sent;
+        warm.warmFailed = served.failed;
         await run(async (n) => {
           const outcome = await gw.reloadFile!();
           if (outcome.result !== "success") {
@@ -176,19 +250,24 @@ async function measure(mode: Mode, reloads: number, at: Set<number>) {
       }
     }
   } finally {
+    await traffic?.close();
     await Deno.remove(dir, { recursive: true });
   }
   const ms = performance.now() - started;
   const gcForced = typeof (globalThis as { gc?: unknown }).gc === "function";
   const workersStarted = loaderWorkersStarted() - workersBefore;
-  return { mode, reloads, ms, gcForced, workersStarted, samples } as Measurement;
+  return { mode, reloads, ms, gcForced, workersStarted, ...warm, samples } as Measurement;
 }
+
+/** The warm-up traffic of `worker` mode when `--warm-requests` does not say. */
+const DEFAULT_WARM_REQUESTS = 20_000;
 
 /** Runs one measurement in a child process and returns its JSON. */
 export async function measureInChild(
   mode: Mode,
   reloads: number,
   at: number[],
+  warmRequests = DEFAULT_WARM_REQUESTS,
 ): Promise<Measurement> {
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
     args: [
@@ -202,6 +281,8 @@ export async function measureInChild(
       String(reloads),
       "--at",
       at.join(","),
+      "--warm-requests",
+      String(warmRequests),
     ],
     cwd: new URL("..", import.meta.url).pathname,
     stdin: "null",
@@ -251,9 +332,10 @@ if (import.meta.main) {
   const args = Deno.args;
   const reloads = Number(flag(args, "--reloads") ?? 1000);
   const child = flag(args, "--child");
+  const warmRequests = Number(flag(args, "--warm-requests") ?? DEFAULT_WARM_REQUESTS);
   if (MODES.includes(child as Mode)) {
     const at = new Set((flag(args, "--at") ?? `0,${reloads}`).split(",").map(Number));
-    console.log(JSON.stringify(await measure(child as Mode, reloads, at)));
+    console.log(JSON.stringify(await measure(child as Mode, reloads, at, warmRequests)));
   } else {
     const at = [0, 50, 100, 250, 500, 1000].filter((n) => n <= reloads);
     if (!at.includes(reloads)) at.push(reloads);
@@ -261,7 +343,12 @@ if (import.meta.main) {
     for (const mode of MODES) {
       console.error(`measuring ${mode}: ${reloads} reloads...`);
       results.push(
-        await measureInChild(mode, reloads, [...new Set([...at, ...every(50, reloads)])]),
+        await measureInChild(
+          mode,
+          reloads,
+          [...new Set([...at, ...every(50, reloads)])],
+          warmRequests,
+        ),
       );
     }
     console.log(`RSS (MB) after N reloads of a showcase-like config, GC forced before each sample`);
@@ -271,6 +358,13 @@ if (import.meta.main) {
       console.log([String(n).padStart(8), ...row].join(" "));
     }
     for (const r of results) {
+      if (r.coldSample) {
+        console.log(
+          `${r.mode}: RSS ${mb(r.coldSample.rss)} MB after start-up, ${
+            mb(r.samples[0].rss)
+          } MB after serving ${r.warmRequests} requests (${r.warmFailed} failed), before reload 1`,
+        );
+      }
       const rss = (n: number) => r.samples.find((s) => s.reloads === n)!.rss;
       const heap = (n: number) => r.samples.find((s) => s.reloads === n)!.heapUsed;
       const warm = at.includes(50) ? 50 : 0;
