@@ -6,7 +6,8 @@
  *    `{"upstream": "http://127.0.0.1:<port>"}`;
  * 2. reads one line from stdin: the gateway's URL and how many requests to send
  *    (`<url> <count>`), sends them through the gateway across the showcase's routes with 8
- *    keep-alive connections, and prints `{"sent": n, "failed": m}`;
+ *    keep-alive connections, and prints `{"sent": n, "failed": m}` (a 5xx, a network error or
+ *    no answer within 10 s counts as failed);
  * 3. keeps the upstream serving (the gateway health-checks it) until stdin closes.
  *
  * Why: a gateway is reloaded while it is in service. Before any request, RSS leaves out all the
@@ -18,6 +19,7 @@ import { startDemoServer } from "../src/demo/server.ts";
 /** Paths that reach the showcase's routes: proxied GETs and POSTs, and a gateway redirect. */
 const PATHS = ["/api/users/7", "/api/orders?page=2", "/v1/users/9", "/gzip", "/healthz"];
 const CONNECTIONS = 8;
+const REQUEST_TIMEOUT_MS = 10_000;
 
 async function sendAll(base: string, count: number): Promise<{ sent: number; failed: number }> {
   let next = 0;
@@ -28,13 +30,19 @@ async function sendAll(base: string, count: number): Promise<{ sent: number; fai
       const n = next++;
       const path = PATHS[n % PATHS.length];
       const post = n % 7 === 0;
-      const res = await fetch(base + path, {
-        method: post ? "POST" : "GET",
-        body: post ? JSON.stringify({ n }) : undefined,
-        redirect: "manual",
-      });
-      await res.arrayBuffer();
-      if (res.status >= 500) failed++;
+      try {
+        const res = await fetch(base + path, {
+          method: post ? "POST" : "GET",
+          body: post ? JSON.stringify({ n }) : undefined,
+          redirect: "manual",
+          // A gateway that stops answering fails the run (counted) instead of hanging it.
+          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        });
+        await res.arrayBuffer();
+        if (res.status >= 500) failed++;
+      } catch {
+        failed++;
+      }
     }
   };
   await Promise.all(Array.from({ length: CONNECTIONS }, loop));
