@@ -24,6 +24,17 @@ export function formatPath(path: readonly PropertyKey[]): string {
 }
 
 /**
+ * A string as a JSON literal, with DEL and the C1 controls escaped too (JSON.stringify leaves
+ * them raw): an error about an invisible character must show it.
+ */
+function quoted(text: string): string {
+  return JSON.stringify(text).replace(
+    /[\x7f-\x9f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
+/**
  * A short, safe rendering of a found value for "got …" in messages. Never throws, whatever the
  * value is (cyclic, a function, a getter that throws), because bad input must not crash us.
  */
@@ -42,8 +53,8 @@ export function describeValue(value: unknown): string {
       return String(value);
     case "string":
       return value.length > PREVIEW_LIMIT
-        ? `${JSON.stringify(value.slice(0, PREVIEW_LIMIT))}…`
-        : JSON.stringify(value);
+        ? `${quoted(value.slice(0, PREVIEW_LIMIT))}…`
+        : quoted(value);
   }
   if (value === null) return "null";
   try {

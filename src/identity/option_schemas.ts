@@ -4,10 +4,7 @@ import { z } from "zod";
 // Messages start with "must": validation puts the value found in front of them.
 
 /** An HTTP header name (RFC 9110 token). */
-export const headerName = z.string().regex(
-  /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/,
-  "must be a valid HTTP header name",
-);
+export { headerName } from "../policies/header_field_schemas.ts";
 
 /** The name of an environment variable holding secrets. */
 export const envVarName = z.string().regex(

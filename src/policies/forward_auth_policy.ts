@@ -14,13 +14,13 @@ import { problem } from "../proxy/problem.ts";
 import { editableRequestHeaders, type ProxyState } from "../proxy/state.ts";
 import { splitUrl } from "../routing/request_view.ts";
 import type { ForwardAuthOptions } from "./forward_auth.ts";
+import { headerName } from "./header_field_schemas.ts";
 import type { PolicyDefinition, PolicyEnv, PolicyMiddleware } from "./policy.ts";
 import { MAX_TIMER_MS } from "../config/timer_limit.ts";
 
 const KIND = "forwardAuth";
 const DEFAULT_REQUEST_HEADERS = ["authorization", "cookie"];
 const DEFAULT_TIMEOUT_MS = 2_000;
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /**
  * Headers a list may not name: connection-specific ones, and those the policy or the forwarder
@@ -40,7 +40,6 @@ const RESERVED = new Set([
 ]);
 
 // Messages start with "must": validation puts the value found in front of them.
-const headerName = z.string().regex(HEADER_NAME, "must be a valid HTTP header name");
 const headerList = z.array(
   headerName.refine(
     (name) => !RESERVED.has(name.toLowerCase()),

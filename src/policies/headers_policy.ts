@@ -2,13 +2,10 @@
 import { z } from "zod";
 import type { HeaderRules } from "../config/types.ts";
 import { editableRequestHeaders } from "../proxy/state.ts";
+import { headerName, headerValue } from "./header_field_schemas.ts";
 import type { HeadersOptions } from "./headers.ts";
 import type { PolicyDefinition } from "./policy.ts";
 
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const headerName = z.string().regex(HEADER_NAME, "must be a valid HTTP header name");
-// Values are sent verbatim, so CR, LF and NUL would split or truncate the header block.
-const headerValue = z.string().refine((v) => !/[\r\n\0]/.test(v), "must not contain CR, LF or NUL");
 const rules = z.strictObject({
   add: z.record(headerName, headerValue).optional(),
   set: z.record(headerName, headerValue).optional(),

@@ -20,6 +20,8 @@ Deno.test("found values are shown briefly and safely", () => {
   assert.equal(describeValue(cyclic), "an object");
   assert.equal(describeValue(new Array(100).fill("item")), "a list of 100 items");
   assert.equal(describeValue("x".repeat(100)), `"${"x".repeat(60)}"…`);
+  // Invisible characters are shown escaped, DEL and C1 controls too (JSON leaves those raw).
+  assert.equal(describeValue("a\x07b\x7fc\x85d"), '"a\\u0007b\\u007fc\\u0085d"');
 });
 
 Deno.test("errors come first, then warnings, then a count line naming the source", () => {

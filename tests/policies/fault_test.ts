@@ -346,7 +346,17 @@ Deno.test("validation names the exact path and the fix for each bad option", () 
     ],
     [
       { abort: { status: 503, percent: 5 }, when: { header: "x-chaos", equals: "a\r\nb" } },
-      { [`${AT}.when.equals`]: '"a\\r\\nb" must not contain CR, LF or NUL' },
+      {
+        [`${AT}.when.equals`]:
+          '"a\\r\\nb" must not contain control characters (CR, LF, NUL, DEL...) other than tab',
+      },
+    ],
+    [
+      { abort: { status: 503, percent: 5 }, when: { header: "x-chaos", equals: "a\x7fb" } },
+      {
+        [`${AT}.when.equals`]:
+          '"a\\u007fb" must not contain control characters (CR, LF, NUL, DEL...) other than tab',
+      },
     ],
     [
       { abort: { status: 503, percent: 5, statuss: 500 } },
