@@ -14,6 +14,7 @@ import { cookieValue } from "./cookies.ts";
 import { outboundHeaders } from "./outbound_headers.ts";
 import { problem } from "./problem.ts";
 import type { LiveConnections } from "./live.ts";
+import type { Logger } from "../observe/logger.ts";
 import type { GatewayMetrics } from "../observe/metrics.ts";
 import type { Tracing } from "../observe/tracing.ts";
 import type { ProxyState } from "./state.ts";
@@ -25,6 +26,7 @@ export interface ForwardEnv {
   readonly live: LiveConnections;
   readonly tracing: Tracing;
   readonly metrics: GatewayMetrics;
+  readonly logger: Logger;
 }
 
 /** Forwards to `upstream` and returns the client's response. Never throws. */
@@ -141,6 +143,7 @@ export async function forward(
       res.body,
       env.metrics.route(routeName).bytesOut,
       () => served.inflight--,
+      (error) => bodyBrokeOff(error, env.logger, state, served.url),
     );
   } else if (res.body) state.bytesOut = res.body.byteLength;
   const out = clientResponse(res, state.requestId);
@@ -152,6 +155,26 @@ export async function forward(
     `upstream answered with invalid status ${res.status}`,
     state.requestId,
   );
+}
+
+/**
+ * An upstream body that failed after the response head went out: the client's body is failed
+ * too (the connection is cut, so a truncated answer is never taken for a whole one), and the
+ * gateway logs why. Deno.serve prints whatever a response body fails with to stderr, which for
+ * an error is its stack trace, lines a JSON log collector cannot parse. So the client's body
+ * fails with one plain line naming the request, and the details go to Ferry's structured log.
+ */
+function bodyBrokeOff(error: unknown, logger: Logger, state: ProxyState, target: string): string {
+  const reason = error instanceof Error ? error.message : String(error);
+  logger.log("warn", "upstream response body broke off; the client's response was cut short", {
+    requestId: state.requestId,
+    route: state.match.route.config.name,
+    upstream: state.upstream,
+    target,
+    reason,
+    ...(error instanceof UpstreamError ? { kind: error.kind } : {}),
+  });
+  return `ferry: request ${state.requestId}: upstream response body broke off (${reason})`;
 }
 
 function tooLarge(state: ProxyState, limit: number): Response {

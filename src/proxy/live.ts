@@ -74,13 +74,16 @@ export class LiveConnections {
   /**
    * Wraps a streamed response body so it can be ended from outside. Ending it closes the
    * client's body cleanly (SSE clients reconnect, and will land on the new route) and cancels
-   * the upstream side. `onEnd` runs once when the body ends, however it ends.
+   * the upstream side. `onEnd` runs once when the body ends, however it ends. When reading
+   * `body` fails (the upstream broke off), the client's body fails too, with what `onError`
+   * returns for the error (by default the error itself).
    */
   trackStream(
     routeName: string,
     body: ReadableStream<Uint8Array>,
     bytes?: { value: number },
     onEnd?: () => void,
+    onError: (error: unknown) => unknown = (error) => error,
   ): ReadableStream<Uint8Array> {
     const reader = body.getReader();
     let controller!: ReadableStreamDefaultController<Uint8Array>;
@@ -124,7 +127,7 @@ export class LiveConnections {
         } catch (e) {
           if (finished) return;
           done();
-          c.error(e);
+          c.error(onError(e));
         }
       },
       cancel(reason) {

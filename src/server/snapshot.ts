@@ -90,6 +90,7 @@ export function buildSnapshot(
     live: services.live,
     tracing: services.tracing,
     metrics: services.metrics,
+    logger: services.logger,
   };
   const chains: RouteChain[] = table.routes.map(({ config: route }, position) => {
     const policies = routePolicies[position];

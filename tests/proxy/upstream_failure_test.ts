@@ -4,6 +4,7 @@
  * the client's read: a silently truncated 200 would be taken for the whole answer.
  */
 import assert from "node:assert/strict";
+import type { MemoryLogger } from "../../src/observe/logger.ts";
 import {
   catchAll,
   freePort,
@@ -18,10 +19,10 @@ import {
 async function through(
   upstreamUrl: string,
   extra: Record<string, unknown> = {},
-): Promise<{ res: Response; close: () => Promise<void> }> {
+): Promise<{ res: Response; close: () => Promise<void>; logger: MemoryLogger }> {
   const gw = await startTestGateway(catchAll(upstreamUrl, extra));
   try {
-    return { res: await fetch(`${gw.url}/x`), close: () => gw.close() };
+    return { res: await fetch(`${gw.url}/x`), close: () => gw.close(), logger: gw.logger };
   } catch (e) {
     await gw.close();
     throw e;
@@ -82,6 +83,11 @@ const broken: [string, (socket: RawSocket) => Promise<void>][] = [
     await socket.readHead();
     await socket.write("HTTP/1.1 999 Whatever\r\ncontent-length: 0\r\n\r\n");
   }],
+  // Passed on, a DEL in a header value made Deno's HTTP/1.1 writer panic: the gateway died.
+  ["sends a control character in a header value", async (socket) => {
+    await socket.readHead();
+    await socket.write("HTTP/1.1 200 OK\r\nretry-after: \x7f1\r\ncontent-length: 0\r\n\r\n");
+  }],
 ];
 
 for (const [what, behave] of broken) {
@@ -119,11 +125,27 @@ for (const [what, response] of truncated) {
       await socket.write(response);
       // Returning closes the connection: the rest of the body never comes.
     });
-    const { res, close } = await through(upstream.url);
+    const { res, close, logger } = await through(upstream.url);
     try {
       // The head was fine, so the client already has its status; only the body can fail.
       assert.equal(res.status, 200);
       await assert.rejects(res.arrayBuffer(), "a truncated body was delivered as complete");
+      // The gateway says why, in its structured log, under the request's id.
+      const lines = logger.lines.filter((l) => l.message.startsWith("upstream response body"));
+      assert.equal(lines.length, 1, JSON.stringify(logger.lines));
+      assert.equal(lines[0].level, "warn");
+      assert.deepEqual(
+        { ...lines[0].fields, reason: typeof lines[0].fields?.reason },
+        {
+          requestId: res.headers.get("x-request-id"),
+          route: "all",
+          upstream: "api",
+          target: upstream.url,
+          reason: "string",
+          kind: "reset",
+        },
+      );
+      assert.match(String(lines[0].fields?.reason), /closed the connection/);
     } finally {
       await close();
       await upstream.close();

@@ -372,6 +372,26 @@ Deno.test("malformed heads are protocol errors", async () => {
   }
 });
 
+Deno.test("every control character but HTAB in a response head is a protocol error", async () => {
+  // Kept, they would reach the client's response, and Deno's HTTP/1.1 writer panics on them.
+  const controls = [...Array.from({ length: 32 }, (_, b) => b), 127]
+    .filter((b) => b !== 9 && b !== 10 && b !== 13);
+  for (const b of controls) {
+    const c = String.fromCharCode(b);
+    for (const head of [`HTTP/1.1 200 O${c}K\r\n\r\n`, `HTTP/1.1 200 OK\r\nx-a: 1${c}2\r\n\r\n`]) {
+      await withServer(answerEach(head), async (send) => {
+        await assert.rejects(send(), isKind("protocol"), JSON.stringify(head));
+      });
+    }
+  }
+  // HTAB inside a value and obs-text (bytes 0x80-0xFF) are allowed (RFC 9110 §5.5).
+  const fine = "HTTP/1.1 200 OK\r\nx-a: 1\t2\r\nx-b: caf\xe9\r\ncontent-length: 0\r\n\r\n";
+  await withServer(answerEach(fine), async (send) => {
+    const res = await send();
+    assert.deepEqual(res.headers, ["x-a", "1\t2", "x-b", "caf\xe9", "content-length", "0"]);
+  });
+});
+
 Deno.test("a status line without a reason phrase is accepted", async () => {
   await withServer(answerEach("HTTP/1.1 404\r\ncontent-length: 0\r\n\r\n"), async (send) => {
     const res = await send();

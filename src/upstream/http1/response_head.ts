@@ -5,7 +5,8 @@ import { tokenCase } from "./latin1.ts";
  * Response heads (RFC 9112 §4, §5): finding where a head ends, then parsing it.
  *
  * Finding the end is a byte loop that also rejects the bytes that make framing ambiguous (bare
- * CR, bare LF, NUL) and notes whether the head is pure ASCII. Parsing then works on one decoded
+ * CR, bare LF, NUL), every other control character but HTAB, and notes whether the head is pure
+ * ASCII. Parsing then works on one decoded
  * string with `indexOf`, which is cheaper in V8 than decoding every line and field on its own.
  */
 
@@ -42,7 +43,7 @@ export class HeadScanner {
     for (; i < end; i++) {
       const b = buf[i];
       bits |= b;
-      if (b > 13) continue;
+      if (b > 31 && b !== 127) continue;
       if (b === 10) {
         if (i === start || buf[i - 1] !== 13) throw protocol("bare LF in response head");
         if (i - 1 === lineStart) {
@@ -55,6 +56,11 @@ export class HeadScanner {
         if (buf[i + 1] !== 10) throw protocol("bare CR in response head");
       } else if (b === 0) {
         throw protocol("NUL in response head");
+      } else if (b !== 9) {
+        // RFC 9110 §5.5 lets a recipient keep other control characters, but a gateway would
+        // pass them on to its client, and Deno's HTTP/1.1 writer does not check for them: it
+        // panics, taking the whole process down. Only HTAB may appear in a head.
+        throw protocol(`control character 0x${b.toString(16).padStart(2, "0")} in response head`);
       }
     }
     this.#scanned = i - start;
