@@ -8,6 +8,7 @@ import type { AccessLog } from "../observe/access_log.ts";
 import { isoTime } from "../observe/iso_time.ts";
 import type { GatewayMetrics } from "../observe/metrics.ts";
 import type { Tracing } from "../observe/tracing.ts";
+import { authorityProblem } from "./authority.ts";
 import { type Span, SpanStatusCode } from "@opentelemetry/api";
 import type { RouteChain } from "../policies/chain.ts";
 import { RequestView, splitUrl } from "../routing/request_view.ts";
@@ -59,9 +60,10 @@ export function createProxyHandler(
     let res: Response;
     metrics.inflight.inc();
     try {
-      const framing = framingProblem(req.headers);
-      if (framing) {
-        res = problem(400, "bad-request", framing, requestId, { connection: "close" });
+      const url = splitUrl(req.url);
+      const malformed = framingProblem(req.headers) ?? authorityProblem(url.host);
+      if (malformed) {
+        res = problem(400, "bad-request", malformed, requestId, { connection: "close" });
       } else if (req.method === "CONNECT") {
         // A reverse proxy opens no tunnels: refused before routing, never forwarded as "CONNECT /".
         res = problem(
@@ -71,7 +73,6 @@ export function createProxyHandler(
           requestId,
         );
       } else {
-        const url = splitUrl(req.url);
         path = url.path;
         const input = new RequestView(req.method, url, req.headers);
         const match = table.match(input);
