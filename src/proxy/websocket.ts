@@ -35,11 +35,13 @@ function drained(socket: WebSocket): Promise<void> {
   });
 }
 
-// 1005 (no code) is never sent on the wire; an upstream that vanished (1006) is reported to the
-// client as 1014 (bad gateway). Codes no endpoint may send never reach the client as such.
+// 1005 (no code) is never sent on the wire. An upstream that vanished (1006) is reported to the
+// client as 1011, and so are codes no endpoint may send. Not 1014 ("bad gateway", registered
+// after RFC 6455): some clients, Deno's own among them, refuse it and report a broken
+// connection with no code at all.
 function wireCode(code: number): number | undefined {
   if (code === 1005) return undefined;
-  return sendableCloseCode(code) ? code : 1014;
+  return sendableCloseCode(code) ? code : 1011;
 }
 
 /** Bridges the request's WebSocket to `target`; answers 502 when the upstream refuses. */

@@ -49,6 +49,8 @@ export class UpstreamWebSocket {
   #fragments: Uint8Array[] = [];
   #fragmentOpcode = 0;
   #fragmentBytes = 0;
+  /** A message's first frame came without FIN: continuation frames follow, nothing else. */
+  #fragmenting = false;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
   /** Payload bytes handed to `#frame` and not yet written. */
   #queued = 0;
@@ -196,6 +198,8 @@ export class UpstreamWebSocket {
       const frame = await this.#readFrame();
       if (frame === null) return;
       const { fin, opcode, payload } = frame;
+      const broken = frameProblem(frame, this.#fragmenting);
+      if (broken !== undefined) return await this.#fail(1002, broken);
       if (opcode === 8) {
         const code = payload.length >= 2 ? (payload[0] << 8) | payload[1] : 1005;
         // A code no endpoint may send fails the connection (RFC 6455 §7.4.1); relayed, it would
@@ -203,7 +207,8 @@ export class UpstreamWebSocket {
         if (payload.length === 1 || (payload.length >= 2 && !sendableCloseCode(code))) {
           return await this.#fail(1002, `invalid close code ${payload.length === 1 ? "" : code}`);
         }
-        const reason = payload.length > 2 ? decodeText(payload.subarray(2)) ?? "" : "";
+        const reason = payload.length > 2 ? decodeText(payload.subarray(2)) : "";
+        if (reason === undefined) return await this.#fail(1007, "invalid UTF-8 in a close reason");
         this.close(code === 1005 ? 1000 : code, reason);
         await this.#writing;
         this.#finish(code, reason);
@@ -225,6 +230,7 @@ export class UpstreamWebSocket {
         if (this.#fragmentBytes > MAX_MESSAGE_BYTES) {
           return await this.#fail(1009, "message too big");
         }
+        this.#fragmenting = !fin;
         if (!fin) continue;
         const whole = concatBytes(this.#fragments, this.#fragmentBytes);
         this.#fragments = [];
@@ -247,7 +253,7 @@ export class UpstreamWebSocket {
   }
 
   /** The next frame, or `null` when the connection ended. */
-  async #readFrame(): Promise<{ fin: boolean; opcode: number; payload: Uint8Array } | null> {
+  async #readFrame(): Promise<Frame | null> {
     if (!await this.#fill(2)) return null;
     const b0 = this.#buf[0], b1 = this.#buf[1];
     let len = b1 & 0x7f;
@@ -275,7 +281,7 @@ export class UpstreamWebSocket {
       payload = payload.map((b, i) => b ^ mask[i & 3]);
     }
     this.#buf = this.#buf.subarray(total);
-    return { fin: (b0 & 0x80) !== 0, opcode: b0 & 0x0f, payload };
+    return { fin: (b0 & 0x80) !== 0, rsv: b0 & 0x70, opcode: b0 & 0x0f, masked, payload };
   }
 
   /**
@@ -313,6 +319,37 @@ export class UpstreamWebSocket {
     }
     this.onclose(code, reason);
   }
+}
+
+/** One frame as read off the wire. */
+interface Frame {
+  fin: boolean;
+  /** The three reserved bits; Ferry negotiates no extension, so they must be 0. */
+  rsv: number;
+  opcode: number;
+  masked: boolean;
+  payload: Uint8Array;
+}
+
+/**
+ * What makes a server's frame a protocol error (RFC 6455 §5), given whether a fragmented message
+ * is in progress; undefined when the frame is well-formed. Unknown opcodes are left to the
+ * caller, which names them.
+ */
+function frameProblem(frame: Frame, fragmenting: boolean): string | undefined {
+  const { fin, rsv, opcode, masked, payload } = frame;
+  if (rsv !== 0) return "reserved bits set, but no extension was negotiated";
+  // §5.1: a server never masks; a client that sees a masked frame must close.
+  if (masked) return "a masked frame from the server";
+  if (opcode >= 8) {
+    if (!fin) return "a fragmented control frame";
+    if (payload.length > 125) return "a control frame over 125 bytes";
+  } else if (opcode === 0 && !fragmenting) {
+    return "a continuation frame with no message to continue";
+  } else if ((opcode === 1 || opcode === 2) && fragmenting) {
+    return "a new message before the fragmented one ended";
+  }
+  return undefined;
 }
 
 /** Whether `code` may appear in a close frame (RFC 6455 §7.4 and the IANA registry). */

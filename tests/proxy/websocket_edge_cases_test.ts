@@ -115,6 +115,21 @@ for (const code of [1004, 1005, 1006, 1015, 2999, 5000, 999]) {
   });
 }
 
+Deno.test("an upstream that vanishes mid-frame reaches the client as 1011, a code every client takes", async () => {
+  // Half a text frame, then the socket closes: to the bridge the upstream went away (1006).
+  const upstream = upstreamSending(new Uint8Array([0x81, 5, 0x68, 0x65]));
+  const gw = await startTestGateway(catchAll(upstream.url));
+  const c = client(gw.url);
+  try {
+    const closed = await within(c.closed, 5_000, "client close");
+    // 1014 ("bad gateway") would be apt, but Deno's client refuses it and reports code 0.
+    assert.equal(closed.code, 1011);
+    assert.deepEqual(c.messages, []);
+  } finally {
+    await closeAll(c, gw, upstream);
+  }
+});
+
 Deno.test("an upstream that never answers the client's close is disconnected, not held forever", async () => {
   const opened = Promise.withResolvers<void>();
   const sawClose = Promise.withResolvers<number>();

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import type { TargetAddress } from "../../src/upstream/client.ts";
 import { MAX_MESSAGE_BYTES, UpstreamWebSocket } from "../../src/proxy/ws_upstream.ts";
-import { type RawSocket, startRawUpstream } from "../helpers/gateway.ts";
+import { type RawSocket, startRawUpstream, within } from "../helpers/gateway.ts";
 import { acceptFor, readFrame } from "../helpers/websocket.ts";
 
 /** An unmasked server frame. */
@@ -136,6 +136,51 @@ Deno.test("ws upstream: invalid UTF-8 closes with 1007, an oversized message wit
     assert.deepEqual(server.errors, []);
   }
 });
+
+Deno.test("ws upstream: frames RFC 6455 forbids a server close the connection with 1002", async () => {
+  const masked = new Uint8Array([
+    0x81,
+    0x85,
+    1,
+    2,
+    3,
+    4,
+    ..."hello".split("").map((c, i) => c.charCodeAt(0) ^ [1, 2, 3, 4][i & 3]),
+  ]);
+  const cases: [string, Uint8Array, number][] = [
+    ["a reserved bit", new Uint8Array([0xc1, 2, 0x68, 0x69]), 1002],
+    ["a masked frame", masked, 1002],
+    ["a fragmented ping", frame(9, "p", false), 1002],
+    ["a 126-byte ping", frame(9, new Uint8Array(126)), 1002],
+    ["a continuation with nothing to continue", frame(0, "x"), 1002],
+    ["a new message inside a fragmented one", concat(frame(1, "a", false), frame(1, "b")), 1002],
+    ["an unknown opcode", frame(3, "x"), 1002],
+    ["a close reason that is not UTF-8", frame(8, new Uint8Array([0x03, 0xe8, 0xc3, 0x28])), 1007],
+  ];
+  for (const [what, bytes, expected] of cases) {
+    const server = wsServer(async (s) => {
+      await s.write(bytes);
+      const f = await readClientFrame(s);
+      assert.equal(f.opcode, 8, what);
+      assert.equal((f.payload[0] << 8) | f.payload[1], expected, what);
+    });
+    try {
+      const ws = await UpstreamWebSocket.connect(address(server.port), "/", [], [], 2000);
+      const { messages, closed } = events(ws);
+      // Bounded: a client that let the frame pass would wait for a close that never comes.
+      assert.equal((await within(closed, 5_000, what)).code, expected, what);
+      assert.deepEqual(messages, [], `${what}: nothing is delivered from a broken stream`);
+      await server.done;
+    } finally {
+      await server.close();
+    }
+    assert.deepEqual(server.errors, [], what);
+  }
+});
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  return new Uint8Array(parts.flatMap((p) => [...p]));
+}
 
 Deno.test("ws upstream: a refused upgrade or a wrong accept key fails the connect", async () => {
   const refusing = startRawUpstream(async (s) => {
