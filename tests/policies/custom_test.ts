@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { ConfigError } from "../../src/config/config_error.ts";
 import { MemoryLogger } from "../../src/observe/logger.ts";
 import { createGateway, serveFile } from "../../src/server/gateway.ts";
-import { startEchoUpstream } from "../helpers/gateway.ts";
+import { startEchoUpstream, startTestGateway } from "../helpers/gateway.ts";
 
 const MOD = new URL("../../mod.ts", import.meta.url).href;
 
@@ -132,6 +132,43 @@ export default defineConfig({
       assert.equal(outcome.result, "success", "a changed module alone is a reload");
       assert.equal(loads(), 2);
       assert.equal(await tag(), "two");
+    } finally {
+      await gw.close();
+      await upstream.close();
+    }
+  });
+});
+
+Deno.test("a custom policy that sets a control character in a response header fails that request with 500, and the gateway lives on", async () => {
+  // Deno's HTTP/1.1 writer panics on such a value (the process ends), so this needs a real
+  // listener: an in-process gw.fetch would never write the head.
+  await withDir(async (dir) => {
+    await Deno.writeTextFile(
+      `${dir}/echo_header.ts`,
+      `export default () => async (c, next) => {
+        await next();
+        c.res.headers.set("x-echo", c.req.query("v") ?? "none");
+      };`,
+    );
+    const upstream = startEchoUpstream();
+    const gw = await startTestGateway({
+      upstreams: { api: { targets: [upstream.url] } },
+      routes: [{
+        name: "all",
+        upstream: "api",
+        use: [{ kind: "custom", options: { module: `${dir}/echo_header.ts` } }],
+      }],
+    }, { admin: false });
+    try {
+      const bad = await fetch(`${gw.url}/x?v=${encodeURIComponent("a\x7fb")}`);
+      assert.equal(bad.status, 500);
+      assert.equal((await bad.json()).type, "https://ferry.dev/problems/internal-error");
+      const logged = gw.logger.lines.find((l) => l.level === "error");
+      assert.match(String(logged?.fields?.error), /echo_header\.ts.*"x-echo"/);
+      const good = await fetch(`${gw.url}/x?v=fine`);
+      assert.equal(good.status, 200);
+      assert.equal(good.headers.get("x-echo"), "fine");
+      await good.body?.cancel();
     } finally {
       await gw.close();
       await upstream.close();

@@ -392,6 +392,23 @@ Deno.test("every control character but HTAB in a response head is a protocol err
   });
 });
 
+Deno.test("a request header value with a control character is never written", async () => {
+  // CR LF would start a header (or a request) of the caller's making; the rest a server refuses.
+  for (
+    const value of ["a\r\nx-injected: 1", "a\nb", "a\u0000b", "a\u0001b", "a\u007fb", "\u0100"]
+  ) {
+    await withServer(answerEach("HTTP/1.1 204 No Content\r\n\r\n"), async (send, server) => {
+      await assert.rejects(send({ headers: ["host", "x", "x-a", value] }), TypeError);
+      assert.deepEqual(server.heads, [], JSON.stringify(value));
+    });
+  }
+  // HTAB and Latin-1 beyond ASCII (obs-text) are allowed.
+  await withServer(answerEach("HTTP/1.1 204 No Content\r\n\r\n"), async (send, server) => {
+    assert.equal((await send({ headers: ["host", "x", "x-a", "1\t2 caf\u00e9"] })).status, 204);
+    assert.match(server.heads[0], /\r\nx-a: 1\t2 caf\u00e9\r\n/);
+  });
+});
+
 Deno.test("a status line without a reason phrase is accepted", async () => {
   await withServer(answerEach("HTTP/1.1 404\r\ncontent-length: 0\r\n\r\n"), async (send) => {
     const res = await send();

@@ -216,11 +216,15 @@ function writePath(s: string, out: Uint8Array, p: number): number {
   return p;
 }
 
-/** A field value as Latin-1; CR, LF and NUL would split or truncate the head. */
+/**
+ * A field value as Latin-1. CR, LF and NUL would split or truncate the head; the other control
+ * characters but HTAB are not allowed in a field value either (RFC 9110 §5.5), and a server may
+ * refuse the request for them.
+ */
 function writeValue(s: string, name: string, out: Uint8Array, p: number): number {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c > 0xff || c === 13 || c === 10 || c === 0) {
+    if (c > 0xff || (c < 0x20 && c !== 9) || c === 0x7f) {
       throw new TypeError(`invalid value for header "${name}"`);
     }
     out[p++] = c;

@@ -13,6 +13,8 @@ export interface RawServer {
   port: number;
   /** Connections accepted so far. */
   readonly accepted: number;
+  /** Every request head read, in order. */
+  readonly heads: string[];
   /** Errors thrown by connection handlers. */
   readonly errors: unknown[];
   close(): Promise<void>;
