@@ -11,7 +11,7 @@
  * good request.
  */
 import assert from "node:assert/strict";
-import { seededRandom } from "../helpers/random.ts";
+import { FRAMING_SNIPPETS, mutateText } from "../helpers/mutate.ts";
 import { latin1, portOf, startTestGateway, startUpstream, within } from "../helpers/gateway.ts";
 
 const WS_KEY = "sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n";
@@ -35,21 +35,13 @@ const CORPUS = [
 
 /** What a mutation may insert: path tricks, framing characters, conflicting headers. */
 const SNIPPETS = [
-  "\r\n",
-  "\n",
-  "\r",
-  " ",
-  "\t",
-  ":",
+  ...FRAMING_SNIPPETS,
   "%00",
   "%2e%2e/",
   "/../",
   "//",
   "?",
   "#",
-  "\x00",
-  "\x7f",
-  "\xff",
   "HTTP/1.1",
   "content-length: 5\r\n",
   "content-length: 1, 2\r\n",
@@ -68,22 +60,7 @@ const CASES = 1000;
 
 /** Case `n`: a corpus request with 1-3 mutations, the same every run. */
 function mutated(n: number): string {
-  const random = seededRandom(0xfe44 + n * 104_729);
-  const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)];
-  let text = CORPUS[n % CORPUS.length];
-  const mutations = 1 + Math.floor(random() * 3);
-  for (let m = 0; m < mutations; m++) {
-    const at = Math.floor(random() * (text.length + 1));
-    const kind = Math.floor(random() * 5);
-    if (kind === 0) text = text.slice(0, at) + pick(SNIPPETS) + text.slice(at + 1);
-    else if (kind === 1) text = text.slice(0, at) + pick(SNIPPETS) + text.slice(at);
-    else if (kind === 2) text = text.slice(0, at) + text.slice(at + 1 + Math.floor(random() * 8));
-    else if (kind === 3) {
-      const length = 1 + Math.floor(random() * 24);
-      text = text.slice(0, at) + text.slice(at, at + length) + text.slice(at);
-    } else text = text.slice(0, at);
-  }
-  return text;
+  return mutateText(CORPUS[n % CORPUS.length], 0xfe44 + n * 104_729, SNIPPETS);
 }
 
 /**
