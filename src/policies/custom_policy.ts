@@ -1,6 +1,7 @@
 /** How the `custom` policy validates its options; its module comes preloaded (custom_modules.ts). */
 import { z } from "zod";
 import type { CustomPolicyOptions } from "./custom.ts";
+import { CONTROL_CHARACTER } from "./header_field_schemas.ts";
 import type { PolicyDefinition, PolicyMiddleware } from "./policy.ts";
 
 /** Definition of the `custom` policy; the module itself comes preloaded through the env. */
@@ -20,9 +21,6 @@ export const customPolicy: PolicyDefinition<"custom", CustomPolicyOptions> = {
   },
 };
 
-// deno-lint-ignore no-control-regex
-const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
-
 /**
  * Runs a custom policy, then checks the header values of the response it leaves. Headers accept
  * control characters other than CR, LF and NUL, but Deno's HTTP/1.1 writer panics on them,
@@ -35,7 +33,7 @@ function checkedHeaders(policy: PolicyMiddleware, module: string): PolicyMiddlew
     const res = result instanceof Response ? result : c.res;
     let bad: string | undefined;
     res.headers.forEach((value, name) => {
-      if (bad === undefined && CONTROL.test(value)) bad = name;
+      if (bad === undefined && CONTROL_CHARACTER.test(value)) bad = name;
     });
     if (bad !== undefined) {
       throw new Error(

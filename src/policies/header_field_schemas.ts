@@ -11,12 +11,16 @@ export const headerName = z.string().regex(
 );
 
 /**
- * A header value: no control character but HTAB (RFC 9110 §5.5). CR, LF and NUL would split or
- * truncate the header block; the others are refused by Deno's server when a request arrives,
- * and make its HTTP/1.1 writer panic (the whole gateway stops) when a response carries them.
+ * A control character other than HTAB, which no header value may hold (RFC 9110 §5.5). CR, LF
+ * and NUL would split or truncate the header block; the others are refused by Deno's server when
+ * a request arrives, and make its HTTP/1.1 writer panic (the whole gateway stops) when a
+ * response carries them.
  */
+// deno-lint-ignore no-control-regex
+export const CONTROL_CHARACTER = /[\x00-\x08\x0a-\x1f\x7f]/;
+
+/** A header value: no control character but HTAB (see {@link CONTROL_CHARACTER}). */
 export const headerValue = z.string().refine(
-  // deno-lint-ignore no-control-regex
-  (v) => !/[\x00-\x08\x0a-\x1f\x7f]/.test(v),
+  (v) => !CONTROL_CHARACTER.test(v),
   "must not contain control characters (CR, LF, NUL, DEL...) other than tab",
 );

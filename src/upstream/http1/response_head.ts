@@ -5,9 +5,9 @@ import { tokenCase } from "./latin1.ts";
  * Response heads (RFC 9112 §4, §5): finding where a head ends, then parsing it.
  *
  * Finding the end is a byte loop that also rejects the bytes that make framing ambiguous (bare
- * CR, bare LF, NUL), every other control character but HTAB, and notes whether the head is pure
- * ASCII. Parsing then works on one decoded
- * string with `indexOf`, which is cheaper in V8 than decoding every line and field on its own.
+ * CR, bare LF, NUL) and every other control character but HTAB, and notes whether the head is
+ * pure ASCII. Parsing then works on one decoded string with `indexOf`, which is cheaper in V8
+ * than decoding every line and field on its own.
  */
 
 /** Upper bound for one response head; larger heads are a protocol error. */
