@@ -13,6 +13,17 @@ export interface TargetAddress {
   port: number;
 }
 
+/** The address a client connects to for `url` (an `http:` or `https:` URL). */
+export function addressOf(url: URL): TargetAddress {
+  const protocol = url.protocol === "https:" ? "https:" : "http:";
+  return {
+    origin: url.origin,
+    protocol,
+    hostname: url.hostname.replace(/^\[|\]$/g, ""),
+    port: url.port ? Number(url.port) : protocol === "https:" ? 443 : 80,
+  };
+}
+
 /** A request ready for the wire: hop-by-hop headers already removed by the forwarder. */
 export interface OutboundRequest {
   method: string;

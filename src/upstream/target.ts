@@ -1,4 +1,4 @@
-import type { TargetAddress } from "./client.ts";
+import { addressOf, type TargetAddress } from "./client.ts";
 
 /** Why a target is out of rotation, or `null` while it takes traffic. */
 export type TargetHealth = "healthy" | "failing_health_checks" | "ejected";
@@ -52,13 +52,7 @@ export class Target {
     this.weight = configuredWeight;
     const u = new URL(url);
     this.hostHeader = u.host;
-    const protocol = u.protocol === "https:" ? "https:" : "http:";
-    this.address = {
-      origin: u.origin,
-      protocol,
-      hostname: u.hostname.replace(/^\[|\]$/g, ""),
-      port: u.port ? Number(u.port) : protocol === "https:" ? 443 : 80,
-    };
+    this.address = addressOf(u);
   }
 
   /** Recomputes `healthy` from the health sources. */

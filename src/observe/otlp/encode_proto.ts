@@ -12,9 +12,7 @@ import type { Attributes } from "@opentelemetry/api";
 import { encodeValue, type OtlpAnyValue, type OtlpKeyValue } from "./encode.ts";
 import { ProtoWriter, varintSize } from "./proto_writer.ts";
 import type { InstrumentationScope, RecordingSpan } from "./span.ts";
-import { EPOCH, splitEpoch } from "./time.ts";
-
-const TWO_32 = 2 ** 32;
+import { NANOS64, splitEpochNanos } from "./time.ts";
 
 // Span
 const SPAN_TRACE_ID = 1;
@@ -97,9 +95,12 @@ export function writeSpan(out: ProtoWriter, span: RecordingSpan): void {
  */
 export function exportRequestProto(
   resource: readonly OtlpKeyValue[],
-  scopes: Iterable<[InstrumentationScope, ProtoWriter]>,
+  scopes: ReadonlyMap<InstrumentationScope, ProtoWriter>,
 ): Uint8Array<ArrayBuffer> {
-  const out = new ProtoWriter(64 * 1024);
+  // Sized for everything up front: one allocation, no growing copies.
+  let spansLength = 0;
+  for (const spans of scopes.values()) spansLength += spans.length;
+  const out = new ProtoWriter(spansLength + 4096);
   const resourceSpans = out.begin(REQUEST_RESOURCE_SPANS);
   const resourceAt = out.begin(RESOURCE_SPANS_RESOURCE);
   for (const kv of resource) writeKeyValue(out, RESOURCE_ATTRIBUTES, kv.key, kv.value);
@@ -117,17 +118,10 @@ export function exportRequestProto(
   return out.bytes();
 }
 
-/**
- * A time (milliseconds since `performance.timeOrigin`) as fixed64 nanoseconds since the epoch,
- * from the exact split `time.ts` makes, assembled from 32-bit halves: every step is exact in a
- * double.
- */
+/** A time (milliseconds since `performance.timeOrigin`) as fixed64 epoch nanoseconds. */
 function writeTime(out: ProtoWriter, field: number, relMs: number): void {
-  splitEpoch(relMs);
-  const msHigh = Math.floor(EPOCH.ms / TWO_32);
-  const low = (EPOCH.ms - msHigh * TWO_32) * 1e6 + EPOCH.nanos; // < 2^32 · 1e6 + 1e6 < 2^53
-  const carry = Math.floor(low / TWO_32);
-  out.fixed64(field, low - carry * TWO_32, msHigh * 1e6 + carry);
+  splitEpochNanos(relMs);
+  out.fixed64(field, NANOS64.low, NANOS64.high);
 }
 
 function writeAttributes(out: ProtoWriter, field: number, attributes: Attributes): void {

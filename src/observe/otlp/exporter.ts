@@ -4,12 +4,26 @@
  * so a slow or dead collector costs dropped spans (counted), never latency, memory growth or an
  * exception.
  *
+ * Exports go through the gateway's own upstream clients: its HTTP/1.1 client for an `http:`
+ * collector, `fetch` (FetchClient) for `https:`. The export shares the gateway's only core, and
+ * one `fetch` POST of a 512-span batch (~100 KB) measured ~630 µs of CPU here, about 2.5 µs per
+ * proxied request; the HTTP/1.1 client writes the same request in one socket write.
+ *
  * Encoding at the end rather than per batch at export time lets the span objects die young.
  * Queued span objects (attributes, contexts, strings) lived until their batch was exported, long
  * enough to be copied by scavenges and promoted; encoded bytes or flat strings are cheap for the
  * GC to hold. Measured side by side (both gateways on one core, always_on, JSON): 1.7% more
  * requests served per CPU second.
  */
+import {
+  addressOf,
+  type ExchangeTimeouts,
+  type InboundResponse,
+  type TargetAddress,
+  type UpstreamClient,
+} from "../../upstream/client.ts";
+import { FetchClient } from "../../upstream/fetch_client.ts";
+import { Http1Client } from "../../upstream/http1/client.ts";
 import type { OtlpKeyValue } from "./encode.ts";
 import {
   type OtlpProtocol,
@@ -44,14 +58,19 @@ interface FlushWaiter {
   resolve: () => void;
 }
 
+const utf8 = new TextEncoder();
+
 export class BatchSpanExporter implements EndedSpanSink {
-  readonly #endpoint: string;
-  readonly #headers: Record<string, string>;
+  readonly #client: UpstreamClient;
+  readonly #address: TargetAddress;
+  readonly #path: string;
+  /** Flat `[name, value, ...]`, as the upstream clients take them. */
+  readonly #headers: string[];
+  readonly #timeouts: ExchangeTimeouts;
   readonly #resource: readonly OtlpKeyValue[];
   readonly #maxQueueSize: number;
   readonly #maxBatch: number;
   readonly #delayMs: number;
-  readonly #timeoutMs: number;
   readonly #encoding: SpanEncoding;
 
   /** Batches waiting to be exported, oldest first; the last one may still be filling. */
@@ -82,14 +101,25 @@ export class BatchSpanExporter implements EndedSpanSink {
   };
 
   constructor(options: BatchSpanExporterOptions) {
-    this.#endpoint = options.endpoint;
+    const endpoint = new URL(options.endpoint);
+    this.#address = addressOf(endpoint);
+    this.#path = endpoint.pathname + endpoint.search;
+    this.#client = endpoint.protocol === "http:"
+      ? new Http1Client({ maxIdlePerTarget: 1, idleTimeoutMs: 30_000 })
+      : new FetchClient();
     this.#encoding = spanEncoding(options.protocol ?? "http/protobuf");
-    this.#headers = { ...options.headers, "content-type": this.#encoding.contentType };
+    this.#headers = ["host", endpoint.host];
+    for (const [name, value] of Object.entries(options.headers ?? {})) {
+      const lower = name.toLowerCase();
+      if (lower !== "host" && lower !== "content-type") this.#headers.push(lower, value);
+    }
+    this.#headers.push("content-type", this.#encoding.contentType);
     this.#resource = options.resource;
     this.#maxQueueSize = options.maxQueueSize ?? 2048;
     this.#maxBatch = Math.min(options.maxExportBatchSize ?? 512, this.#maxQueueSize);
     this.#delayMs = options.scheduledDelayMs ?? 5000;
-    this.#timeoutMs = options.exportTimeoutMs ?? 10_000;
+    const timeoutMs = options.exportTimeoutMs ?? 10_000;
+    this.#timeouts = { connectMs: timeoutMs, totalMs: timeoutMs, idleMs: timeoutMs };
   }
 
   /** Spans the collector accepted (a 2xx answer). */
@@ -158,6 +188,7 @@ export class BatchSpanExporter implements EndedSpanSink {
     const flushed = this.forceFlush();
     this.#shutDown = true;
     await flushed;
+    this.#client.close();
   }
 
   #flushUpTo(target: number): void {
@@ -197,25 +228,34 @@ export class BatchSpanExporter implements EndedSpanSink {
   /** One export request; every failure is counted here and nothing escapes. */
   async #send(batch: SpanBatch): Promise<void> {
     const spans = batch.count;
-    let response: Response;
+    let response: InboundResponse;
     try {
-      response = await fetch(this.#endpoint, {
+      const body = batch.body(this.#resource);
+      const bytes = typeof body === "string" ? utf8.encode(body) : body;
+      response = await this.#client.send(this.#address, {
         method: "POST",
+        path: this.#path,
         headers: this.#headers,
-        body: batch.body(this.#resource),
-        signal: AbortSignal.timeout(this.#timeoutMs),
-      });
+        body: bytes,
+        bodyLength: bytes.length,
+      }, this.#timeouts);
     } catch {
       this.#failed(spans);
       return;
+    } finally {
+      batch.release();
     }
-    if (response.ok) this.#exported += spans;
+    if (response.status >= 200 && response.status < 300) this.#exported += spans;
     else this.#failed(spans);
     // Read the (small) answer to its end so the connection can be reused for the next batch.
-    try {
-      await response.arrayBuffer();
-    } catch {
-      // the answer broke off after its status: the batch's fate is already counted
+    if (response.body instanceof ReadableStream) {
+      try {
+        for await (const _ of response.body) {
+          // discarded
+        }
+      } catch {
+        // the answer broke off after its status: the batch's fate is already counted
+      }
     }
   }
 

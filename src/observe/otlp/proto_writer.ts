@@ -42,6 +42,21 @@ export class ProtoWriter {
     if (length < this.#pos) this.#pos = length;
   }
 
+  /**
+   * Room for `bytes` more bytes, for a caller that writes them itself: returns the buffer, to be
+   * written from {@link length} on, then committed with {@link commit}. Valid until the next
+   * call that writes.
+   */
+  claim(bytes: number): Uint8Array<ArrayBuffer> {
+    this.#room(bytes);
+    return this.#buf;
+  }
+
+  /** Ends a {@link claim}: the bytes up to `length` are now written. */
+  commit(length: number): void {
+    this.#pos = length;
+  }
+
   /** Appends bytes written by another writer (a message's already encoded fields). */
   raw(bytes: Uint8Array): void {
     this.#room(bytes.length);
@@ -92,9 +107,7 @@ export class ProtoWriter {
   fixed64(field: number, low: number, high: number): void {
     this.#tag(field, WIRE_FIXED64);
     this.#room(8);
-    this.#view.setUint32(this.#pos, low, true);
-    this.#view.setUint32(this.#pos + 4, high, true);
-    this.#pos += 8;
+    this.#pos = putUint32(this.#buf, putUint32(this.#buf, this.#pos, low), high);
   }
 
   string(field: number, value: string): void {
@@ -126,15 +139,9 @@ export class ProtoWriter {
    * caller truncates and writes it another way.
    */
   ascii(value: string): boolean {
-    const n = value.length;
-    this.#room(n);
-    const buf = this.#buf;
-    let pos = this.#pos;
-    for (let i = 0; i < n; i++) {
-      const code = value.charCodeAt(i);
-      if (code >= 0x80) return false;
-      buf[pos++] = code;
-    }
+    this.#room(value.length);
+    const pos = putAscii(this.#buf, this.#pos, value);
+    if (pos < 0) return false;
     this.#pos = pos;
     return true;
   }
@@ -151,12 +158,7 @@ export class ProtoWriter {
     this.#tag(field, WIRE_LENGTH);
     this.#varint(n);
     this.#room(n);
-    const buf = this.#buf;
-    let pos = this.#pos;
-    for (let i = 0; i < 2 * n; i += 2) {
-      buf[pos++] = (HEX_VALUE[value.charCodeAt(i)] << 4) | HEX_VALUE[value.charCodeAt(i + 1)];
-    }
-    this.#pos = pos;
+    this.#pos = putHex(this.#buf, this.#pos, value);
   }
 
   /** Opens a nested message field; pass what it returns to {@link end}. */
@@ -191,13 +193,8 @@ export class ProtoWriter {
   }
 
   #varint(value: number): void {
-    this.#room(8);
-    let rest = value;
-    while (rest >= 0x80) {
-      this.#buf[this.#pos++] = (rest % 0x80) | 0x80;
-      rest = rest >= TWO_32 ? Math.floor(rest / 0x80) : rest >>> 7;
-    }
-    this.#buf[this.#pos++] = rest;
+    this.#room(10);
+    this.#pos = putVarint(this.#buf, this.#pos, value);
   }
 
   #room(bytes: number): void {
@@ -211,6 +208,47 @@ export class ProtoWriter {
   }
 }
 
+// Writers into a buffer with room, each returning the position after what it wrote: the
+// writer's methods use them, and so does `encode_span_fast.ts`, which sizes a span up front.
+
+/** A varint of `value`, a non-negative safe integer. */
+export function putVarint(buf: Uint8Array, pos: number, value: number): number {
+  let rest = value;
+  while (rest >= 0x80) {
+    buf[pos++] = (rest % 0x80) | 0x80;
+    rest = rest >= TWO_32 ? Math.floor(rest / 0x80) : rest >>> 7;
+  }
+  buf[pos++] = rest;
+  return pos;
+}
+
+/** `text`'s characters as bytes; -1 at the first one that is not ASCII (part is written). */
+export function putAscii(buf: Uint8Array, pos: number, text: string): number {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 0x80) return -1;
+    buf[pos++] = code;
+  }
+  return pos;
+}
+
+/** Lower-case hex (an id Ferry made or validated) as its bytes. */
+export function putHex(buf: Uint8Array, pos: number, hex: string): number {
+  for (let i = 0; i < hex.length; i += 2) {
+    buf[pos++] = (HEX_VALUE[hex.charCodeAt(i)] << 4) | HEX_VALUE[hex.charCodeAt(i + 1)];
+  }
+  return pos;
+}
+
+/** A 32-bit word, little endian (half of a fixed64). */
+export function putUint32(buf: Uint8Array, pos: number, word: number): number {
+  buf[pos] = word & 0xff;
+  buf[pos + 1] = (word >>> 8) & 0xff;
+  buf[pos + 2] = (word >>> 16) & 0xff;
+  buf[pos + 3] = word >>> 24;
+  return pos + 4;
+}
+
 /** The value of each lower-case hex digit by its char code (ids are lower-case by construction). */
 const HEX_VALUE = new Uint8Array(128);
 for (let digit = 0; digit < 16; digit++) HEX_VALUE["0123456789abcdef".charCodeAt(digit)] = digit;
@@ -218,9 +256,6 @@ for (let digit = 0; digit < 16; digit++) HEX_VALUE["0123456789abcdef".charCodeAt
 /** Bytes a varint of `value` (a non-negative safe integer) takes. */
 export function varintSize(value: number): number {
   let size = 1;
-  while (value >= 0x80) {
-    value = Math.floor(value / 0x80);
-    size++;
-  }
+  for (let rest = value; rest >= 0x80; rest = Math.floor(rest / 0x80)) size++;
   return size;
 }

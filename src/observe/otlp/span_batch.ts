@@ -5,6 +5,7 @@
  */
 import { encodeSpan, exportRequestBody, type OtlpKeyValue } from "./encode.ts";
 import { exportRequestProto, writeSpan } from "./encode_proto.ts";
+import { writeCommonSpan } from "./encode_span_fast.ts";
 import { ProtoWriter } from "./proto_writer.ts";
 import type { InstrumentationScope, RecordingSpan } from "./span.ts";
 
@@ -14,8 +15,13 @@ export interface SpanBatch {
   readonly count: number;
   /** Encodes and keeps `span`; when that throws, the batch is as it was. */
   add(span: RecordingSpan): void;
-  /** The export request's body: every span added, under `resource`. */
+  /**
+   * The export request's body: every span added, under `resource`, in memory of its own (it
+   * stays valid after {@link release}).
+   */
   body(resource: readonly OtlpKeyValue[]): string | Uint8Array<ArrayBuffer>;
+  /** Done with: the batch's buffers may be reused by a later batch. */
+  release(): void;
 }
 
 /** One OTLP/HTTP encoding. */
@@ -46,12 +52,37 @@ class JsonBatch implements SpanBatch {
   body(resource: readonly OtlpKeyValue[]): string {
     return exportRequestBody(resource, this.#scopes, this.#texts);
   }
+
+  release(): void {}
+}
+
+/**
+ * Span buffers kept for the next batches. A batch's buffer grows to ~100 KB; allocating them
+ * afresh for every batch measured ~2.5% of a traced request's CPU (ArrayBuffers are external
+ * memory, which drives V8 to collect more often).
+ */
+class WriterPool {
+  readonly #free: ProtoWriter[] = [];
+
+  take(): ProtoWriter {
+    const writer = this.#free.pop();
+    if (writer === undefined) return new ProtoWriter(16 * 1024);
+    writer.truncate(0);
+    return writer;
+  }
+
+  give(writer: ProtoWriter): void {
+    // A few: the filling batch, and one being exported.
+    if (this.#free.length < 4) this.#free.push(writer);
+  }
 }
 
 class ProtobufBatch implements SpanBatch {
   /** Per scope, its spans as `ScopeSpans.spans` fields; usually one scope, Ferry's. */
   readonly #byScope = new Map<InstrumentationScope, ProtoWriter>();
   #count = 0;
+
+  constructor(readonly pool: WriterPool) {}
 
   get count(): number {
     return this.#count;
@@ -60,12 +91,12 @@ class ProtobufBatch implements SpanBatch {
   add(span: RecordingSpan): void {
     let out = this.#byScope.get(span.scope);
     if (out === undefined) {
-      out = new ProtoWriter(16 * 1024);
+      out = this.pool.take();
       this.#byScope.set(span.scope, out);
     }
     const before = out.length;
     try {
-      writeSpan(out, span);
+      if (!writeCommonSpan(out, span)) writeSpan(out, span);
     } catch (error) {
       out.truncate(before);
       throw error;
@@ -76,11 +107,22 @@ class ProtobufBatch implements SpanBatch {
   body(resource: readonly OtlpKeyValue[]): Uint8Array<ArrayBuffer> {
     return exportRequestProto(resource, this.#byScope);
   }
+
+  release(): void {
+    for (const writer of this.#byScope.values()) this.pool.give(writer);
+    this.#byScope.clear();
+  }
 }
 
-/** The encoding for `protocol`. */
+/** The encoding for `protocol` (with buffers of its own, reused from batch to batch). */
 export function spanEncoding(protocol: OtlpProtocol): SpanEncoding {
-  return protocol === "http/json"
-    ? { protocol, contentType: "application/json", newBatch: () => new JsonBatch() }
-    : { protocol, contentType: "application/x-protobuf", newBatch: () => new ProtobufBatch() };
+  if (protocol === "http/json") {
+    return { protocol, contentType: "application/json", newBatch: () => new JsonBatch() };
+  }
+  const pool = new WriterPool();
+  return {
+    protocol,
+    contentType: "application/x-protobuf",
+    newBatch: () => new ProtobufBatch(pool),
+  };
 }

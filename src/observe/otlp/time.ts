@@ -38,6 +38,25 @@ export function splitEpoch(relMs: number, origin: number = ORIGIN): void {
 /** What {@link splitEpoch} wrote last. */
 export const EPOCH = { ms: 0, nanos: 0 };
 
+const TWO_32 = 2 ** 32;
+
+/**
+ * `relMs` (see {@link splitEpoch}) as OTLP/protobuf's fixed64 epoch nanoseconds, written into
+ * {@link NANOS64} as 32-bit halves: epoch nanoseconds pass 2^53, the halves and every step
+ * towards them are exact in a double.
+ */
+export function splitEpochNanos(relMs: number): void {
+  splitEpoch(relMs);
+  const msHigh = Math.floor(EPOCH.ms / TWO_32);
+  const low = (EPOCH.ms - msHigh * TWO_32) * 1e6 + EPOCH.nanos; // < 2^32 · 1e6 + 1e6 < 2^53
+  const carry = Math.floor(low / TWO_32);
+  NANOS64.low = low - carry * TWO_32;
+  NANOS64.high = msHigh * 1e6 + carry;
+}
+
+/** What {@link splitEpochNanos} wrote last. */
+export const NANOS64 = { low: 0, high: 0 };
+
 /** `relMs` (see {@link splitEpoch}) as decimal nanoseconds since the epoch (OTLP/JSON). */
 export function epochNanos(relMs: number, origin: number = ORIGIN): string {
   splitEpoch(relMs, origin);
