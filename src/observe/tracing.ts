@@ -11,7 +11,6 @@
  * its own. Each upstream attempt gets a client span whose context is injected into the upstream
  * request, so retries show up as siblings.
  */
-import { splitUrl } from "../routing/request_view.ts";
 import { formatTraceparent, parentFromHeaders } from "./otlp/propagator.ts";
 import {
   type Attributes,
@@ -88,12 +87,15 @@ export class Tracing {
   startServerSpan(req: Request, startTime: number): Span | undefined {
     const direct = this.#direct;
     if (direct === undefined) return undefined;
-    const parent = parentFromHeaders(req.headers.get("traceparent"), req.headers.get("tracestate"));
+    const headers = req.headers;
+    const traceparent = headers.get("traceparent");
+    // A tracestate means nothing without a traceparent: most requests save the second lookup.
+    const parent = traceparent === null
+      ? undefined
+      : parentFromHeaders(traceparent, headers.get("tracestate"));
     // Ferry's tracer reads a small number as a performance.now() reading, as the JS SDK does.
-    const span = direct.startSpanUnder(req.method, SpanKind.SERVER, undefined, startTime, parent);
-    // Only a sampled span keeps attributes: an unsampled one skips building them.
-    if (span.isRecording()) span.setAttributes(serverAttributes(req));
-    return span;
+    // The span's name and attributes come when the request is done (describeServerSpan).
+    return direct.startSpanUnder(req.method, SpanKind.SERVER, undefined, startTime, parent);
   }
 
   /**
@@ -118,10 +120,7 @@ export class Tracing {
     if (active) return handle(active);
     const parent = propagation.extract(context.active(), req.headers, headerGetter);
     // Deno's tracer is left to take its own clock.
-    const span = this.#tracer.startSpan(req.method, {
-      kind: SpanKind.SERVER,
-      attributes: serverAttributes(req),
-    }, parent);
+    const span = this.#tracer.startSpan(req.method, { kind: SpanKind.SERVER }, parent);
     try {
       return await context.with(trace.setSpan(parent, span), () => handle(span));
     } finally {
@@ -131,15 +130,16 @@ export class Tracing {
 
   /**
    * Opens a client span for one upstream attempt, a child of `parent` (the request's server
-   * span) or else of the current context. The caller adds its attributes when it records.
+   * span) or else of the current context, started at `startTime` (a `performance.now()`
+   * reading). The caller adds its attributes when it records.
    */
-  startAttempt(name: string, parent: Span | undefined): Span {
+  startAttempt(name: string, parent: Span | undefined, startTime: number): Span {
     if (this.#direct !== undefined) {
       return this.#direct.startSpanUnder(
         name,
         SpanKind.CLIENT,
         undefined,
-        undefined,
+        startTime,
         parent?.spanContext(),
       );
     }
@@ -192,8 +192,11 @@ export class Tracing {
     return out;
   }
 
-  /** Ends an attempt span with its outcome. */
-  endAttempt(span: Span, status: number | undefined, error?: string): void {
+  /**
+   * Ends an attempt span with its outcome, at `endTime` (a `performance.now()` reading; Deno's
+   * spans take their own clock).
+   */
+  endAttempt(span: Span, endTime: number, status: number | undefined, error?: string): void {
     if (status !== undefined) {
       span.setAttribute("http.response.status_code", status);
       if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
@@ -201,19 +204,8 @@ export class Tracing {
       span.setStatus({ code: SpanStatusCode.ERROR, message: error });
       if (error) span.setAttribute("error.type", error);
     }
-    span.end();
+    span.end(this.#direct === undefined ? undefined : endTime);
   }
-}
-
-/** What Deno's own server span records, minus the query (it may carry credentials). */
-function serverAttributes(req: Request): Attributes {
-  const url = splitUrl(req.url);
-  return {
-    "http.request.method": req.method,
-    "url.scheme": req.url.startsWith("https:") ? "https" : "http",
-    "url.path": url.path,
-    "server.address": url.host,
-  };
 }
 
 /** The trace id of a `traceparent` value (`00-<trace id>-<parent id>-<flags>`). */

@@ -78,8 +78,11 @@ export async function sendWithRetries(
     let error: unknown;
     let sent = request;
     let span: Span | undefined;
+    // One clock reading each for the attempt's start and end, shared by its span and the
+    // upstream-duration metric (a reading costs ~0.5 µs on a virtual machine's clock).
+    const dispatched = performance.now();
     if (tracing.enabled) {
-      span = tracing.startAttempt(`${request.method} ${upstreamName}`, state.span);
+      span = tracing.startAttempt(`${request.method} ${upstreamName}`, state.span, dispatched);
       // Only a sampled span keeps attributes: an unsampled one (most, at a low sampling ratio)
       // skips building them.
       if (span.isRecording()) {
@@ -94,7 +97,6 @@ export async function sendWithRetries(
       }
       sent = { ...request, headers: tracing.inject(request.headers, span) };
     }
-    const dispatched = performance.now();
     target.inflight++;
     try {
       res = await upstream.clientFor(target).send(target.address, sent, timeouts);
@@ -105,13 +107,15 @@ export async function sendWithRetries(
     // least-request balancing must count long streams (SSE, downloads), not only the wait for
     // the response head.
     if (!(res?.body instanceof ReadableStream)) target.inflight--;
-    const tookMs = performance.now() - dispatched;
+    const answered = performance.now();
+    const tookMs = answered - dispatched;
     state.upstreamMs = tookMs;
     (target.durationSeries ??= observe.metrics.upstreamDuration.series(upstreamName, target.url))
       .observe(tookMs / 1000);
     if (span) {
       tracing.endAttempt(
         span,
+        answered,
         res?.status,
         error instanceof UpstreamError ? error.kind : error ? "error" : undefined,
       );

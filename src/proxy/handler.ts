@@ -11,7 +11,7 @@ import type { Tracing } from "../observe/tracing.ts";
 import { authorityProblem } from "./authority.ts";
 import { type Span, SpanStatusCode } from "@opentelemetry/api";
 import type { RouteChain } from "../policies/chain.ts";
-import { RequestView, splitUrl } from "../routing/request_view.ts";
+import { RequestView, splitUrl, type UrlParts } from "../routing/request_view.ts";
 import type { RouteTable } from "../routing/route_table.ts";
 import type { ForwardedResolver } from "./forwarded.ts";
 import { problem } from "./problem.ts";
@@ -54,17 +54,18 @@ export function createProxyHandler(
   ): Promise<Response> => {
     const requestId = requestIdFrom(req.headers.get("x-request-id"));
     const peer = (info as ConnInfo | undefined)?.remoteAddr?.hostname ?? "127.0.0.1";
+    const method = req.method;
+    const href = req.url;
+    const url = splitUrl(href);
     let routeName = NO_ROUTE;
-    let path: string | undefined;
     let state: ProxyState | undefined;
     let res: Response;
     metrics.inflight.inc();
     try {
-      const url = splitUrl(req.url);
       const malformed = framingProblem(req.headers) ?? authorityProblem(url.host);
       if (malformed) {
         res = problem(400, "bad-request", malformed, requestId, { connection: "close" });
-      } else if (req.method === "CONNECT") {
+      } else if (method === "CONNECT") {
         // A reverse proxy opens no tunnels: refused before routing, never forwarded as "CONNECT /".
         res = problem(
           501,
@@ -73,14 +74,13 @@ export function createProxyHandler(
           requestId,
         );
       } else {
-        path = url.path;
-        const input = new RequestView(req.method, url, req.headers);
+        const input = new RequestView(method, url, req.headers);
         const match = table.match(input);
         if (!match) {
-          res = problem(404, "no-route", `no route matches ${req.method} ${input.path}`, requestId);
+          res = problem(404, "no-route", `no route matches ${method} ${input.path}`, requestId);
         } else {
           routeName = match.route.config.name;
-          const view = forwarded.resolve(peer, req.headers, proto(req.url), url.host);
+          const view = forwarded.resolve(peer, req.headers, proto(href), url.host);
           state = {
             requestId,
             clientIp: view.clientIp,
@@ -100,23 +100,30 @@ export function createProxyHandler(
     } finally {
       metrics.inflight.dec();
     }
-    const ms = performance.now() - started;
-    const series = metrics.observe(routeName, req.method, res.status, ms / 1000);
+    const finished = performance.now();
+    const ms = finished - started;
+    const series = metrics.observe(routeName, method, res.status, ms / 1000);
     const bytesIn = contentLength(req.headers);
     if (bytesIn > 0) series.bytesIn.value += bytesIn;
     if (state?.bytesOut) series.bytesOut.value += state.bytesOut;
     if (span?.isRecording()) {
-      describeSpan(span, req, res.status, routeName, requestId, state, colorHeaders);
+      describeServerSpan(
+        span,
+        req,
+        { method, href, url, status: res.status, route: routeName, requestId },
+        state,
+        colorHeaders,
+      );
     }
-    if (endSpan) span!.end();
+    if (endSpan) span!.end(finished);
     if (accessLog.enabled && accessLog.sampled()) {
       accessLog.write({
         time: isoTime(),
         requestId,
         traceId: span?.spanContext().traceId,
         route: routeName,
-        method: req.method,
-        path: path ?? splitUrl(req.url).path,
+        method,
+        path: url.path,
         status: res.status,
         durationMs: round(ms),
         upstreamMs: state?.upstreamMs === undefined ? undefined : round(state.upstreamMs),
@@ -162,21 +169,38 @@ function colorsOf(headers: Headers, names: readonly string[]): Record<string, st
   return colors;
 }
 
-/** Names the server span `METHOD route` and sets its semantic-convention attributes. */
-function describeSpan(
+/** What the handler learnt of a request by the time it answered it. */
+interface ServedRequest {
+  method: string;
+  /** `req.url`. */
+  href: string;
+  url: UrlParts;
+  status: number;
+  route: string;
+  requestId: string;
+}
+
+/**
+ * Names the server span `METHOD route` and sets its semantic-convention attributes: those of
+ * Deno's own server span minus the query (it may carry credentials), then Ferry's. All are set
+ * when the request is done, from what the handler already read of it.
+ */
+function describeServerSpan(
   span: Span,
   req: Request,
-  status: number,
-  route: string,
-  requestId: string,
+  served: ServedRequest,
   state: ProxyState | undefined,
   colorHeaders: readonly string[],
 ): void {
-  span.updateName(`${req.method} ${route}`);
-  span.setAttribute("http.route", route);
-  span.setAttribute("http.response.status_code", status);
-  span.setAttribute("ferry.request_id", requestId);
-  if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+  span.updateName(`${served.method} ${served.route}`);
+  span.setAttribute("http.request.method", served.method);
+  span.setAttribute("url.scheme", proto(served.href));
+  span.setAttribute("url.path", served.url.path);
+  span.setAttribute("server.address", served.url.host);
+  span.setAttribute("http.route", served.route);
+  span.setAttribute("http.response.status_code", served.status);
+  span.setAttribute("ferry.request_id", served.requestId);
+  if (served.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
   if (state) {
     span.setAttribute("client.address", state.clientIp);
     if (state.upstream) span.setAttribute("ferry.upstream", state.upstream);

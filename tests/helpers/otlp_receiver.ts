@@ -43,6 +43,9 @@ export interface ReceivedSpan {
   name: string;
   /** OTLP SpanKind: 1 internal, 2 server, 3 client, 4 producer, 5 consumer. */
   kind: number;
+  /** Epoch nanoseconds. */
+  startNanos: bigint;
+  endNanos: bigint;
   attributes: Attributes;
   events: ReceivedEvent[];
   /** OTLP status code: 0 unset, 1 ok, 2 error. */
@@ -192,6 +195,8 @@ interface ExportTraceRequest {
         parentSpanId?: string;
         name: string;
         kind?: number;
+        startTimeUnixNano?: string;
+        endTimeUnixNano?: string;
         attributes?: KeyValue[];
         events?: { name: string; attributes?: KeyValue[] }[];
         status?: { code?: number };
@@ -212,6 +217,8 @@ function flatten(request: ExportTraceRequest): ReceivedSpan[] {
           parentSpanId: normalizeId(s.parentSpanId ?? ""),
           name: s.name,
           kind: s.kind ?? 0,
+          startNanos: BigInt(s.startTimeUnixNano ?? 0),
+          endNanos: BigInt(s.endTimeUnixNano ?? 0),
           attributes: decodeAttributes(s.attributes),
           events: (s.events ?? []).map((e) => ({
             name: e.name,

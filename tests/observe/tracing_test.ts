@@ -304,7 +304,10 @@ for (const sink of SINKS) {
         assert.equal(receiver.undecodable, 0);
 
         await t.step("every span carries the service name", () => {
-          assert.ok(spans.every((s) => s.service === "ferry-test"), JSON.stringify(spans[0]));
+          assert.ok(
+            spans.every((s) => s.service === "ferry-test"),
+            spans.find((s) => s.service !== "ferry-test")?.service,
+          );
         });
 
         await t.step(
@@ -345,6 +348,27 @@ for (const sink of SINKS) {
           assert.equal(client.attributes["url.full"], `${api.url}/items/1`);
           assert.equal(client.attributes["http.response.status_code"], 200);
           assert.equal(inTrace(spans, ids.items).length, 2, "server + one attempt, nothing else");
+        });
+
+        await t.step("each attempt's span lies within its server span, in order", async () => {
+          for (const id of [ids.items, ids.retry]) {
+            const server = await serverSpanOf(receiver, id);
+            const clients = clientSpansUnder(spans, server);
+            assert.ok(clients.length >= 1);
+            let previousEnd = server.startNanos;
+            for (const client of clients) {
+              assert.ok(client.startNanos >= previousEnd, `${client.name} starts in order`);
+              assert.ok(
+                client.endNanos > client.startNanos,
+                `${client.name} ends after it starts`,
+              );
+              previousEnd = client.endNanos;
+            }
+            assert.ok(server.endNanos >= previousEnd, "the server span ends last");
+            // Both real clock readings: a span of 0 ns or of over a minute is a wrong time.
+            assert.ok(server.endNanos - server.startNanos > 0n);
+            assert.ok(server.endNanos - server.startNanos < 60_000_000_000n);
+          }
         });
 
         await t.step("the upstream got the client span as its parent, same trace", async () => {
