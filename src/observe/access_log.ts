@@ -188,6 +188,12 @@ function pick(entry: AccessEntry, fields: readonly AccessLogField[]): Partial<Ac
   return out;
 }
 
+/** Writes every byte: one `Deno.stdout.write` may take only part of them. */
+async function writeAllToStdout(bytes: Uint8Array): Promise<void> {
+  let at = 0;
+  while (at < bytes.length) at += await Deno.stdout.write(bytes.subarray(at));
+}
+
 /** Opens the configured destination. */
 export async function openAccessLog(
   to: "off" | "stdout" | { file: string },
@@ -196,10 +202,10 @@ export async function openAccessLog(
   if (to === "off") return accessLogOff;
   if (to === "stdout") {
     // Stdout stays open after the log closes: other output still goes there.
-    return new BatchedAccessLog({
-      write: (bytes) => Deno.stdout.write(bytes),
-      close: () => Promise.resolve(),
-    }, options);
+    return new BatchedAccessLog(
+      { write: writeAllToStdout, close: () => Promise.resolve() },
+      options,
+    );
   }
   const file = await Deno.open(to.file, { write: true, create: true, append: true });
   const writer = file.writable.getWriter();
