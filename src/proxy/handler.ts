@@ -39,7 +39,17 @@ export interface ConnInfo {
 }
 
 const NO_ROUTE = "no_route";
-const materialize = () => {};
+const ignore = () => {};
+
+/**
+ * Reads the request's header list whole. Until then each `headers.get` is a call into Deno's
+ * HTTP layer; forwarding reads the whole list anyway (outboundHeaders), so reading it first
+ * makes every earlier lookup (request id, trace context, framing) a plain one (measured side by
+ * side: 0.5–1.5% more requests per CPU second).
+ */
+function readHeaderList(req: Request): void {
+  req.headers.forEach(ignore);
+}
 
 /** Builds the request handler for one snapshot: `(request, connection info) → response`. */
 export function createProxyHandler(
@@ -53,11 +63,6 @@ export function createProxyHandler(
     span?: Span,
     endSpan = false,
   ): Promise<Response> => {
-    // Until the request's header list is read whole, each `headers.get` is a call into Deno's
-    // HTTP layer; forwarding reads the whole list anyway (outboundHeaders), so reading it first
-    // makes the handler's five or so lookups plain ones (measured side by side: 0.5–1.5% more
-    // requests per CPU second).
-    req.headers.forEach(materialize);
     const requestId = requestIdFrom(req.headers.get("x-request-id"));
     const peer = (info as ConnInfo | undefined)?.remoteAddr?.hostname ?? "127.0.0.1";
     const method = req.method;
@@ -144,8 +149,14 @@ export function createProxyHandler(
     }
     return res;
   };
-  if (!tracing.enabled) return (req, info) => handle(req, info, performance.now());
+  if (!tracing.enabled) {
+    return (req, info) => {
+      readHeaderList(req);
+      return handle(req, info, performance.now());
+    };
+  }
   return (req, info) => {
+    readHeaderList(req);
     // One clock reading for both the span's start and the request's duration.
     const started = performance.now();
     const span = tracing.startServerSpan(req, started);

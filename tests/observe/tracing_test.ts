@@ -266,6 +266,7 @@ for (const sink of SINKS) {
           unsampled: randomHex(16),
         };
         const caller = randomHex(8);
+        const ferryHost = new URL(ferry.url).host;
         const tp = (traceId: string, flags = "01") => `00-${traceId}-${caller}-${flags}`;
 
         // The unsampled one goes first: everything after it is in the receiver, so its absence is
@@ -321,6 +322,10 @@ for (const sink of SINKS) {
               "parent is the caller's span from traceparent",
             );
             assert.equal(server.attributes["http.route"], "items");
+            assert.equal(server.attributes["http.request.method"], "GET");
+            assert.equal(server.attributes["url.scheme"], "http");
+            assert.equal(server.attributes["url.path"], "/items/1");
+            assert.equal(server.attributes["server.address"], ferryHost);
             // Deno's own instrumentation sets the status last, as a string; the value is right.
             assert.equal(String(server.attributes["http.response.status_code"]), "200");
             assert.equal(server.attributes["ferry.request_id"], items.requestId);

@@ -109,17 +109,23 @@ function valueText(value: unknown): string | undefined {
   return text.slice(1, -1); // the members, without the braces
 }
 
-/** Attributes as the text of an OTLP `KeyValue` array. */
-function attributesText(attributes: Attributes): string {
+/** Attributes (keys and their values, as spans keep them) as the text of a `KeyValue` array. */
+function attributesText(keys: readonly string[], values: readonly unknown[]): string {
   let out = "[";
   let first = true;
-  for (const key in attributes) {
-    const value = valueText(attributes[key]);
+  for (let i = 0; i < keys.length; i++) {
+    const value = valueText(values[i]);
     if (value === undefined) continue;
-    out += (first ? "" : ",") + keyPrefix(key) + value + "}}";
+    out += (first ? "" : ",") + keyPrefix(keys[i]) + value + "}}";
     first = false;
   }
   return out + "]";
+}
+
+/** An attribute object (an event's) as the key and value lists spans keep. */
+export function attributeLists(attributes: Attributes): [string[], unknown[]] {
+  const keys = Object.keys(attributes);
+  return [keys, keys.map((key) => attributes[key])];
 }
 
 /**
@@ -137,7 +143,7 @@ export function encodeSpan(span: RecordingSpan): string {
   out += `,"name":${JSON.stringify(span.name)},"kind":${span.kind + 1}` +
     `,"startTimeUnixNano":"${epochNanos(span.startMs)}"` +
     `,"endTimeUnixNano":"${epochNanos(span.endMs)}"` +
-    `,"attributes":${attributesText(span.attributes)}`;
+    `,"attributes":${attributesText(span.attributeKeys, span.attributeValues)}`;
   if (span.events !== undefined) {
     out += `,"events":[`;
     for (let i = 0; i < span.events.length; i++) {
@@ -145,7 +151,9 @@ export function encodeSpan(span: RecordingSpan): string {
       out += `${i === 0 ? "" : ","}{"timeUnixNano":"${epochNanos(event.timeMs)}"` +
         `,"name":${JSON.stringify(event.name)}` +
         `,"attributes":${
-          event.attributes === undefined ? "[]" : attributesText(event.attributes)
+          event.attributes === undefined
+            ? "[]"
+            : attributesText(...attributeLists(event.attributes))
         }}`;
     }
     out += "]";

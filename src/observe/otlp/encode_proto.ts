@@ -8,8 +8,7 @@
  * Compared with OTLP/JSON, a span is about half the bytes (binary ids and times, no key names)
  * and nothing is escaped, built as a string or converted to UTF-8 afterwards.
  */
-import type { Attributes } from "@opentelemetry/api";
-import { encodeValue, type OtlpAnyValue, type OtlpKeyValue } from "./encode.ts";
+import { attributeLists, encodeValue, type OtlpAnyValue, type OtlpKeyValue } from "./encode.ts";
 import { ProtoWriter, varintSize } from "./proto_writer.ts";
 import type { InstrumentationScope, RecordingSpan } from "./span.ts";
 import { NANOS64, splitEpochNanos } from "./time.ts";
@@ -70,14 +69,14 @@ export function writeSpan(out: ProtoWriter, span: RecordingSpan): void {
   out.uint(SPAN_KIND, span.kind + 1);
   writeTime(out, SPAN_START, span.startMs);
   writeTime(out, SPAN_END, span.endMs);
-  writeAttributes(out, SPAN_ATTRIBUTES, span.attributes);
+  writeAttributes(out, SPAN_ATTRIBUTES, span.attributeKeys, span.attributeValues);
   if (span.events !== undefined) {
     for (const event of span.events) {
       const at = out.begin(SPAN_EVENTS);
       writeTime(out, EVENT_TIME, event.timeMs);
       out.string(EVENT_NAME, event.name);
       if (event.attributes !== undefined) {
-        writeAttributes(out, EVENT_ATTRIBUTES, event.attributes);
+        writeAttributes(out, EVENT_ATTRIBUTES, ...attributeLists(event.attributes));
       }
       out.end(at);
     }
@@ -124,9 +123,15 @@ function writeTime(out: ProtoWriter, field: number, relMs: number): void {
   out.fixed64(field, NANOS64.low, NANOS64.high);
 }
 
-function writeAttributes(out: ProtoWriter, field: number, attributes: Attributes): void {
-  for (const key in attributes) {
-    const value = attributes[key];
+function writeAttributes(
+  out: ProtoWriter,
+  field: number,
+  keys: readonly string[],
+  values: readonly unknown[],
+): void {
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i];
+    const value = values[i];
     // The common kinds (strings and non-negative integers, under ASCII keys) with their sizes
     // worked out here from the string lengths, so the KeyValue and AnyValue need no begin/end;
     // if a string turns out not to be ASCII, or for any other kind, the shared AnyValue mapping.

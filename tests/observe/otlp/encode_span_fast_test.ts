@@ -55,6 +55,8 @@ Deno.test("common spans: the fast encoder writes exactly the general encoder's b
         long,
         [long]: "a long key",
       });
+      span.setAttribute("server.port", 8081); // set again: the value changes, not the order
+      span.setAttribute("__proto__", "just a key");
       span.setStatus({ code: SpanStatusCode.ERROR });
       span.end();
     }),
@@ -65,6 +67,9 @@ Deno.test("common spans: the fast encoder writes exactly the general encoder's b
       span.end();
     }),
   ];
+  assert.deepEqual(spans[1].attributeKeys.slice(0, 2), ["http.request.method", "server.port"]);
+  assert.equal(spans[1].attributeValues[1], 8081);
+  assert.equal(spans[1].attributeKeys.at(-1), "__proto__");
   for (const span of spans) {
     const out = new ProtoWriter(16);
     out.raw(new Uint8Array([1, 2, 3])); // a batch already holding spans
