@@ -165,6 +165,28 @@ Deno.test("a collector answering 500 is counted as a failed export, without retr
   }
 });
 
+Deno.test("a redirect is a failed export: spans never follow it elsewhere", async () => {
+  // Telemetry can carry request data: a collector (or something answering in its place) must
+  // not be able to send it on to another address. Point the endpoint at the collector itself.
+  const paths: string[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    paths.push(new URL(req.url).pathname);
+    await req.arrayBuffer();
+    return new Response(null, { status: 308, headers: { location: "/elsewhere/v1/traces" } });
+  });
+  try {
+    const { exporter, provider } = pipeline(`http://127.0.0.1:${server.addr.port}`);
+    endSpans(provider.getTracer("ferry"), 2);
+    await exporter.shutdown();
+    assert.deepEqual(paths, ["/v1/traces"]);
+    assert.equal(exporter.failedExports, 1);
+    assert.equal(exporter.failedSpans, 2);
+    assert.equal(exporter.exported, 0);
+  } finally {
+    await server.shutdown();
+  }
+});
+
 Deno.test("an export that outlives its timeout is abandoned and counted as failed", async () => {
   let arrived!: () => void;
   const requestArrived = new Promise<void>((resolve) => arrived = resolve);
