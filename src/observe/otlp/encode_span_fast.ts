@@ -7,8 +7,9 @@
  * (tests/observe/otlp/encode_span_fast_test.ts).
  *
  * Why a second encoder: the general one writes field by field through the writer's methods and
- * moves each nested message back over its reserved length. Measured per span it cost ~3.7 µs,
- * at two spans per request about 8% of a proxied request's CPU; this path costs a fraction.
+ * moves each nested message back over its reserved length. Measured in isolation on a gateway's
+ * spans, it took 2.5–3.7 µs per span here and this path 1.5–2.0 µs; side by side, with the
+ * buffer reuse and export changes of the same commit, a traced request cost 4% less CPU.
  */
 import type { AttributeValue } from "@opentelemetry/api";
 import {
