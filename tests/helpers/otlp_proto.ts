@@ -100,7 +100,9 @@ function span(s: Json): Json {
     startTimeUnixNano: s.startTimeUnixNano,
     endTimeUnixNano: s.endTimeUnixNano,
     attributes: (s.attributes as Json[]).map(keyValue),
+    ...(s.droppedAttributesCount ? { droppedAttributesCount: s.droppedAttributesCount } : {}),
     ...(events.length === 0 ? {} : { events }),
+    ...(s.droppedEventsCount ? { droppedEventsCount: s.droppedEventsCount } : {}),
     status: status.message
       ? { code: status.code ?? 0, message: status.message }
       : { code: status.code ?? 0 },

@@ -4,7 +4,8 @@
  * writes what is left. The sink here records each write, so the tests see batch boundaries.
  */
 import assert from "node:assert/strict";
-import { type AccessEntry, BatchedAccessLog, type ByteSink } from "../../src/observe/access_log.ts";
+import { BatchedAccessLog, type ByteSink } from "../../src/observe/access_log.ts";
+import { accessEntry } from "../helpers/access_entry.ts";
 
 /** A sink that records every write as text and announces each one. */
 class RecordingSink implements ByteSink {
@@ -30,19 +31,6 @@ class RecordingSink implements ByteSink {
   }
 }
 
-function entry(requestId: string): AccessEntry {
-  return {
-    time: "2026-11-22T00:00:00.000Z",
-    requestId,
-    route: "r",
-    method: "GET",
-    path: "/",
-    status: 200,
-    durationMs: 1,
-    clientIp: "127.0.0.1",
-  };
-}
-
 const ids = (write: string) => write.trimEnd().split("\n").map((l) => JSON.parse(l).requestId);
 const nextTask = () => new Promise((resolve) => setTimeout(resolve, 0));
 
@@ -50,10 +38,10 @@ Deno.test("lines logged in different event-loop turns are written together, in o
   const sink = new RecordingSink();
   const log = new BatchedAccessLog(sink);
   const written = sink.nextWrite();
-  log.write(entry("a"));
+  log.write(accessEntry("a"));
   await nextTask(); // an immediate write (the old behaviour) would have happened here
   assert.equal(sink.writes.length, 0);
-  log.write(entry("b"));
+  log.write(accessEntry("b"));
   await written; // the interval ends without close() or flush()
   assert.deepEqual(sink.writes.map(ids), [["a", "b"]]);
   await log.close();
@@ -62,7 +50,7 @@ Deno.test("lines logged in different event-loop turns are written together, in o
 Deno.test("a full batch of 1024 lines is written at once, before the interval ends", async () => {
   const sink = new RecordingSink();
   const log = new BatchedAccessLog(sink);
-  for (let i = 0; i < 1030; i++) log.write(entry(String(i)));
+  for (let i = 0; i < 1030; i++) log.write(accessEntry(String(i)));
   // The write is in a later task, never inside the request that filled the batch...
   assert.equal(sink.writes.length, 0);
   // ...the very next one, not the end of the interval.
@@ -77,7 +65,7 @@ Deno.test("a full batch of 1024 lines is written at once, before the interval en
 Deno.test("close() writes what is queued at once and leaves no timer behind", async () => {
   const sink = new RecordingSink();
   const log = new BatchedAccessLog(sink);
-  log.write(entry("last"));
+  log.write(accessEntry("last"));
   await log.close(); // the test sanitizer fails this test if the interval timer survives
   assert.deepEqual(sink.writes.map(ids), [["last"]]);
   assert.equal(sink.closed, true);
@@ -87,11 +75,11 @@ Deno.test("a sink that fails counts the lost batch and later lines are still wri
   const sink = new RecordingSink();
   const log = new BatchedAccessLog(sink);
   sink.fail = true;
-  log.write(entry("lost"));
+  log.write(accessEntry("lost"));
   await log.flush();
   assert.equal(log.dropped, 1);
   sink.fail = false;
-  log.write(entry("kept"));
+  log.write(accessEntry("kept"));
   await log.close();
   assert.deepEqual(sink.writes.map(ids), [["lost"], ["kept"]]);
 });

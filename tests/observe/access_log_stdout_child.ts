@@ -1,20 +1,11 @@
 /** For access_log_stdout_test.ts: 3000 lines of ~1.5 KB to an access log on stdout, one batch. */
 import { openAccessLog } from "../../src/observe/access_log.ts";
+import { accessEntry } from "../helpers/access_entry.ts";
 
 const log = await openAccessLog("stdout");
 // Multi-byte characters too.
 const agent = "a".repeat(700) + "é🚀\u2028".repeat(100);
 for (let i = 0; i < 3000; i++) {
-  log.write({
-    time: "2026-11-23T07:00:00.000Z",
-    requestId: `r${i}`,
-    route: "r",
-    method: "GET",
-    path: "/",
-    status: 200,
-    durationMs: 1,
-    clientIp: "127.0.0.1",
-    userAgent: agent,
-  });
+  log.write(accessEntry(`r${i}`, { userAgent: agent }));
 }
 await log.close();

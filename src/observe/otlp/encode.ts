@@ -144,6 +144,7 @@ export function encodeSpan(span: RecordingSpan): string {
     `,"startTimeUnixNano":"${epochNanos(span.startMs)}"` +
     `,"endTimeUnixNano":"${epochNanos(span.endMs)}"` +
     `,"attributes":${attributesText(span.attributeKeys, span.attributeValues)}`;
+  if (span.droppedAttributes > 0) out += `,"droppedAttributesCount":${span.droppedAttributes}`;
   if (span.events !== undefined) {
     out += `,"events":[`;
     for (let i = 0; i < span.events.length; i++) {
@@ -158,6 +159,7 @@ export function encodeSpan(span: RecordingSpan): string {
     }
     out += "]";
   }
+  if (span.droppedEvents > 0) out += `,"droppedEventsCount":${span.droppedEvents}`;
   out += span.statusMessage === undefined || span.statusMessage === ""
     ? `,"status":{"code":${span.statusCode}}}`
     : `,"status":{"code":${span.statusCode},"message":${JSON.stringify(span.statusMessage)}}}`;

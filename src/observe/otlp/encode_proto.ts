@@ -23,7 +23,9 @@ const SPAN_KIND = 6;
 const SPAN_START = 7;
 const SPAN_END = 8;
 const SPAN_ATTRIBUTES = 9;
+const SPAN_DROPPED_ATTRIBUTES = 10;
 const SPAN_EVENTS = 11;
+const SPAN_DROPPED_EVENTS = 12;
 const SPAN_STATUS = 15;
 // Span.Event
 const EVENT_TIME = 1;
@@ -70,6 +72,7 @@ export function writeSpan(out: ProtoWriter, span: RecordingSpan): void {
   writeTime(out, SPAN_START, span.startMs);
   writeTime(out, SPAN_END, span.endMs);
   writeAttributes(out, SPAN_ATTRIBUTES, span.attributeKeys, span.attributeValues);
+  if (span.droppedAttributes > 0) out.uint(SPAN_DROPPED_ATTRIBUTES, span.droppedAttributes);
   if (span.events !== undefined) {
     for (const event of span.events) {
       const at = out.begin(SPAN_EVENTS);
@@ -81,6 +84,7 @@ export function writeSpan(out: ProtoWriter, span: RecordingSpan): void {
       out.end(at);
     }
   }
+  if (span.droppedEvents > 0) out.uint(SPAN_DROPPED_EVENTS, span.droppedEvents);
   const status = out.begin(SPAN_STATUS);
   if (span.statusMessage) out.string(STATUS_MESSAGE, span.statusMessage);
   if (span.statusCode !== 0) out.uint(STATUS_CODE, span.statusCode);

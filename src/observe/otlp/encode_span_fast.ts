@@ -1,7 +1,8 @@
 /**
  * The common span's OTLP/protobuf encoding, sized exactly in one pass and written in a second
  * straight into the batch's buffer: the spans a gateway makes per request (ASCII names and
- * strings, non-negative integers, booleans; no events or status message) take this path.
+ * strings, non-negative integers, booleans; no events, status message or dropped attributes)
+ * take this path.
  * Anything else returns false, leaving the writer untouched, and goes through the general
  * encoder (`encode_proto.ts`), whose output this matches byte for byte
  * (tests/observe/otlp/encode_span_fast_test.ts).
@@ -47,7 +48,7 @@ const TAG_ANY_INT = 0x18; // AnyValue.int_value = 3, varint
  * comment); false, with nothing written, when it needs the general encoder.
  */
 export function writeCommonSpan(out: ProtoWriter, span: RecordingSpan): boolean {
-  if (span.events !== undefined || span.statusMessage) return false;
+  if (span.events !== undefined || span.statusMessage || span.droppedAttributes > 0) return false;
   const keys = span.attributeKeys;
   const values = span.attributeValues;
   const attributesLength = attributesSize(keys, values);
@@ -107,27 +108,32 @@ export function writeCommonSpan(out: ProtoWriter, span: RecordingSpan): boolean 
 }
 
 /**
- * The bytes the attributes (`keys[i]` set to `values[i]`) take as `Span.attributes` fields, assuming ASCII keys and strings
- * (checked while writing); -1 when a value is of a kind this path does not write.
+ * The bytes `value`'s `AnyValue` takes, assuming an ASCII string (checked while writing); -1 for
+ * a kind this path does not write.
+ */
+function anyValueSize(value: AttributeValue): number {
+  if (typeof value === "string") return 1 + varintSize(value.length) + value.length;
+  if (typeof value === "number") {
+    return value >= 0 && Number.isSafeInteger(value) ? 1 + varintSize(value) : -1;
+  }
+  return typeof value === "boolean" ? 2 : -1;
+}
+
+/** The bytes of a `KeyValue` for an ASCII `key` whose value takes `anySize` bytes. */
+function keyValueSize(key: string, anySize: number): number {
+  return 1 + varintSize(key.length) + key.length + 1 + varintSize(anySize) + anySize;
+}
+
+/**
+ * The bytes the attributes (`keys[i]` set to `values[i]`) take as `Span.attributes` fields; -1
+ * when a value is of a kind this path does not write.
  */
 function attributesSize(keys: readonly string[], values: readonly AttributeValue[]): number {
   let total = 0;
   for (let i = 0; i < keys.length; i++) {
-    const key = keys[i];
-    const value = values[i];
-    let anyLength: number;
-    if (typeof value === "string") {
-      anyLength = 1 + varintSize(value.length) + value.length;
-    } else if (typeof value === "number") {
-      if (!(value >= 0 && Number.isSafeInteger(value))) return -1;
-      anyLength = 1 + varintSize(value);
-    } else if (typeof value === "boolean") {
-      anyLength = 2;
-    } else {
-      return -1;
-    }
-    const entry = 1 + varintSize(key.length) + key.length + 1 + varintSize(anyLength) +
-      anyLength;
+    const anySize = anyValueSize(values[i]);
+    if (anySize < 0) return -1;
+    const entry = keyValueSize(keys[i], anySize);
     total += 1 + varintSize(entry) + entry;
   }
   return total;
@@ -143,19 +149,14 @@ function writeAttributes(
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i];
     const value = values[i];
-    let anyLength: number;
-    if (typeof value === "string") anyLength = 1 + varintSize(value.length) + value.length;
-    else if (typeof value === "number") anyLength = 1 + varintSize(value);
-    else anyLength = 2;
-    const entry = 1 + varintSize(key.length) + key.length + 1 + varintSize(anyLength) +
-      anyLength;
+    const anySize = anyValueSize(value);
     buf[pos++] = TAG_ATTRIBUTE;
-    pos = putVarint(buf, pos, entry);
+    pos = putVarint(buf, pos, keyValueSize(key, anySize));
     buf[pos++] = TAG_KV_KEY;
     pos = putAscii(buf, putVarint(buf, pos, key.length), key);
     if (pos < 0) return -1;
     buf[pos++] = TAG_KV_VALUE;
-    pos = putVarint(buf, pos, anyLength);
+    pos = putVarint(buf, pos, anySize);
     if (typeof value === "string") {
       buf[pos++] = TAG_ANY_STRING;
       pos = putAscii(buf, putVarint(buf, pos, value.length), value);

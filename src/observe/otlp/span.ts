@@ -36,6 +36,15 @@ export interface SpanEvent {
   attributes: Attributes | undefined;
 }
 
+/**
+ * The most attributes and events a span keeps, as the OpenTelemetry SDKs' default limits
+ * (`OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT`, `OTEL_SPAN_EVENT_COUNT_LIMIT`): instrumentation that adds
+ * without end cannot grow a span, or the cost of setting an attribute, without bound. Later ones
+ * are counted as dropped, and the export says how many.
+ */
+export const SPAN_ATTRIBUTE_LIMIT = 128;
+export const SPAN_EVENT_LIMIT = 128;
+
 /** A sampled span. Fields are public so the encoder reads them without accessor calls. */
 export class RecordingSpan implements Span {
   name: string;
@@ -52,7 +61,11 @@ export class RecordingSpan implements Span {
    */
   readonly attributeKeys: string[];
   readonly attributeValues: AttributeValue[];
+  /** New attributes refused at {@link SPAN_ATTRIBUTE_LIMIT}. */
+  droppedAttributes = 0;
   events: SpanEvent[] | undefined;
+  /** Events refused at {@link SPAN_EVENT_LIMIT}. */
+  droppedEvents = 0;
   statusCode: number;
   statusMessage: string | undefined;
   /** Milliseconds since `performance.timeOrigin`. */
@@ -96,6 +109,10 @@ export class RecordingSpan implements Span {
     if (this.endMs >= 0 || value === undefined || value === null) return this;
     const at = this.attributeKeys.indexOf(key);
     if (at < 0) {
+      if (this.attributeKeys.length >= SPAN_ATTRIBUTE_LIMIT) {
+        this.droppedAttributes++;
+        return this;
+      }
       this.attributeKeys.push(key);
       this.attributeValues.push(value);
     } else {
@@ -124,7 +141,8 @@ export class RecordingSpan implements Span {
       attributes,
     };
     if (this.events === undefined) this.events = [event];
-    else this.events.push(event);
+    else if (this.events.length < SPAN_EVENT_LIMIT) this.events.push(event);
+    else this.droppedEvents++;
     return this;
   }
 

@@ -114,3 +114,23 @@ Deno.test("a protobuf export of many spans keeps every one (lengths past one var
   assert.deepEqual(spans.map((s) => s.name), ended.map((s) => s.name));
   assert.deepEqual(spans[300].attributes[1], { key: "long", value: { stringValue: long } });
 });
+
+Deno.test("a span keeps 128 attributes and 128 events; the export counts the rest as dropped", () => {
+  const { ended, provider } = collectingProvider();
+  const span = provider.getTracer("ferry").startSpan("busy", {}, ROOT_CONTEXT);
+  for (let i = 0; i < 200; i++) span.setAttribute(`a${i}`, i);
+  span.setAttribute("a5", "changed"); // a key already kept can still change
+  for (let i = 0; i < 130; i++) span.addEvent(`e${i}`);
+  span.end();
+  const fromJson = JSON.parse(
+    encodeExportRequest(resourceAttributes("svc", { "deployment.environment": "é" }), ended),
+  );
+  const fromProtobuf = decodeTraceExport(protobufBody(ended));
+  assert.deepEqual(fromProtobuf, fromJson);
+  const [exported] = fromJson.resourceSpans[0].scopeSpans[0].spans;
+  assert.equal(exported.attributes.length, 128);
+  assert.equal(exported.droppedAttributesCount, 72);
+  assert.deepEqual(exported.attributes[5], { key: "a5", value: { stringValue: "changed" } });
+  assert.equal(exported.events.length, 128);
+  assert.equal(exported.droppedEventsCount, 2);
+});

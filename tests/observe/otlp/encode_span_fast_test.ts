@@ -123,6 +123,11 @@ Deno.test("other spans: the fast encoder declines and leaves the writer as it wa
     "an unsafe integer": spanOf((tracer) =>
       tracer.startSpan("GET", { root: true, attributes: { n: 2 ** 60 } }).end()
     ),
+    "dropped attributes": spanOf((tracer) => {
+      const span = tracer.startSpan("GET", { root: true });
+      for (let i = 0; i < 129; i++) span.setAttribute(`a${i}`, i);
+      span.end();
+    }),
     "an array": spanOf((tracer) =>
       tracer.startSpan("GET", { root: true, attributes: { list: ["a"] } }).end()
     ),
