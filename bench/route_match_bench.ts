@@ -54,10 +54,11 @@ Deno.bench("match hit, 1000 routes sharing the first segment", { group: "shape" 
   shared.match(matchInput("GET", "http://x/api/v999/thing", headers));
 });
 
-// Routes starting with a param cannot be indexed: the linear worst case of first-match.
+// Routes starting with a param: the index follows its param edge (before it had one, this case
+// tested every route, ~36-48 µs a match).
 const params = new RouteTable(
   Array.from({ length: 1000 }, (_, i) => route(i, `/:tenant/v${i}/*`)),
 );
-Deno.bench("match hit, 1000 routes starting with a param (linear)", { group: "shape" }, () => {
+Deno.bench("match hit, 1000 routes starting with a param", { group: "shape" }, () => {
   params.match(matchInput("GET", "http://x/acme/v999/thing", headers));
 });
