@@ -68,9 +68,9 @@ export async function main(argv: readonly string[], io: CliIO = consoleIO): Prom
       return 0;
     default: {
       const [method, target] = args.positional;
-      const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(target)
-        ? target
-        : `http://${config.listen.hostname}:${config.listen.port}${target}`;
+      // A path goes to the Host given with -H, as curl would send it, else to the listen address.
+      const host = hostHeader(args.headers) ?? `${config.listen.hostname}:${config.listen.port}`;
+      const url = ABSOLUTE.test(target) ? target : `http://${host}${target}`;
       const input = matchInput(method.toUpperCase(), url, new Headers(args.headers));
       io.out(formatExplanation(explain(new RouteTable(config.routes), input)));
       return 0;
@@ -100,7 +100,7 @@ function argumentProblem(
   if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(method)) {
     return `explain: ${JSON.stringify(method)} is not an HTTP method`;
   }
-  const absolute = /^[a-z][a-z0-9+.-]*:\/\//i.test(target);
+  const absolute = ABSOLUTE.test(target);
   if (absolute ? !URL.canParse(target) : !target.startsWith("/")) {
     return `explain: ${
       JSON.stringify(target)
@@ -113,7 +113,29 @@ function argumentProblem(
       return `-H: ${JSON.stringify(`${name}: ${value}`)} is not a valid header`;
     }
   }
+  const host = hostHeader(headers);
+  if (host !== undefined && !absolute && !isHost(host)) {
+    return `-H: ${JSON.stringify(`Host: ${host}`)} is not a host[:port]`;
+  }
   return undefined;
+}
+
+/** `scheme://` starts an absolute URL; anything else typed as the target is a path. */
+const ABSOLUTE = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+/**
+ * The `-H 'Host: ...'` value, if any (two of them join into one that is no host). For a path
+ * target it is what the gateway routes on; for an absolute URL the URL's authority is, as for
+ * an absolute-form request target.
+ */
+function hostHeader(headers: readonly [string, string][]): string | undefined {
+  return new Headers(headers).get("host") ?? undefined;
+}
+
+/** A Host value that makes `http://<host>/` and nothing more: no path, query or userinfo. */
+function isHost(host: string): boolean {
+  if (host === "" || /[/?#@\\\s]/.test(host)) return false;
+  return URL.canParse(`http://${host}/`);
 }
 
 async function start(path: string, watch: boolean, io: CliIO): Promise<number> {

@@ -3,7 +3,7 @@
  * per snapshot into a test plus a sentence for `explain` saying why a request failed it.
  */
 import type { HeaderMatch } from "../config/types.ts";
-import type { MatchInput } from "./request_view.ts";
+import { type MatchInput, normalizeHost } from "./request_view.ts";
 
 /** A compiled condition: `test` on the hot path, `why` only for `explain`. */
 export interface Condition {
@@ -14,12 +14,18 @@ export interface Condition {
   why(input: MatchInput): string;
 }
 
-/** Exact hosts and `*.suffix` wildcards (a wildcard needs at least one more label). */
+/**
+ * Exact hosts and `*.suffix` wildcards (a wildcard needs at least one more label). A configured
+ * host is read as a request's is (see {@link normalizeHost}): `localhost:8080`, `example.com.` and
+ * `::1` would otherwise never match, since requests are compared without port or trailing dot.
+ */
 export function hostCondition(hosts: readonly string[]): Condition {
   const exact = new Set<string>();
   const suffixes: string[] = [];
   for (const h of hosts) {
-    const host = h.toLowerCase();
+    // A bare IPv6 address (two colons or more) is what a request's `[::1]` holds.
+    const bareIpv6 = !h.startsWith("[") && h.indexOf(":") !== h.lastIndexOf(":");
+    const host = normalizeHost(bareIpv6 ? `[${h}]` : h);
     if (host.startsWith("*.")) suffixes.push(host.slice(1));
     else exact.add(host);
   }

@@ -37,6 +37,48 @@ export function splitPath(path: string): string[] {
   return path.slice(1).split("/");
 }
 
+/**
+ * The one path routing matches and the upstream is sent: percent-escapes of unreserved
+ * characters decoded (RFC 3986 §6.2.2.2), `\` read as `/`, runs of `/` merged into one (as nginx
+ * does by default) and `.`/`..` segments removed, as a WHATWG URL parser does. Deno.serve hands
+ * over the request target as the client sent it, so without this `/public/../admin/x`,
+ * `/%61dmin/x` or `//admin/x` would pass a `/admin/*` route and its policies, then reach an
+ * upstream that resolves it to `/admin/x`. The upstream gets the resolved path, which every
+ * server reads the same way.
+ */
+export function normalizePath(path: string): string {
+  const escaped = path.indexOf("%") >= 0;
+  // Most paths have none of these: return them untouched without allocating.
+  if (
+    !escaped && path.indexOf("/.") < 0 && path.indexOf("\\") < 0 && path.indexOf("//") < 0
+  ) return path;
+  const decoded = escaped ? path.replace(ESCAPE, decodeUnreserved) : path;
+  const segments = decoded.slice(1).split(SEPARATOR);
+  const out: string[] = [];
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i];
+    const last = i === segments.length - 1;
+    if (segment === "..") out.pop();
+    else if (segment !== "." && (segment !== "" || last)) {
+      out.push(segment);
+      continue;
+    }
+    // `/a/b/..` is `/a/`: a dot segment at the end leaves the directory's trailing slash. An
+    // empty segment anywhere else is a doubled `/`, merged away.
+    if (last && segment !== "") out.push("");
+  }
+  return "/" + out.join("/");
+}
+
+const ESCAPE = /%([0-9A-Fa-f]{2})/g;
+const SEPARATOR = /[/\\]/;
+const UNRESERVED = /^[A-Za-z0-9._~-]$/;
+
+function decodeUnreserved(escape: string, hex: string): string {
+  const char = String.fromCharCode(parseInt(hex, 16));
+  return UNRESERVED.test(char) ? char : escape;
+}
+
 /** Compiles a pattern, throwing {@link PatternError} with the reason when it is malformed. */
 export function compilePathPattern(source: string): PathPattern {
   if (typeof source !== "string" || !source.startsWith("/")) {
@@ -48,6 +90,14 @@ export function compilePathPattern(source: string): PathPattern {
     prefix = true;
     raw.pop();
   }
+  // Requests have their doubled slashes merged, so an empty segment can only come last (`/a/`).
+  if (raw.some((text, i) => text === "" && (prefix || i < raw.length - 1))) {
+    throw new PatternError(
+      `${
+        JSON.stringify(source)
+      } has an empty segment ("//") that can never match: request paths have "//" merged into "/"`,
+    );
+  }
   const names = new Set<string>();
   const segments: Segment[] = raw.map((text) => {
     if (text.includes("*")) {
@@ -57,7 +107,7 @@ export function compilePathPattern(source: string): PathPattern {
         }`,
       );
     }
-    if (!text.startsWith(":")) return { kind: "literal", value: text };
+    if (!text.startsWith(":")) return { kind: "literal", value: literalSegment(text, source) };
     const brace = text.indexOf("{");
     const name = brace < 0 ? text.slice(1) : text.slice(1, brace);
     if (!PARAM_NAME.test(name)) {
@@ -130,6 +180,22 @@ export function compilePathPattern(source: string): PathPattern {
       return `the path has ${req.length} segment(s), ${JSON.stringify(source)} needs ${shape}`;
     },
   };
+}
+
+/**
+ * A literal segment as {@link normalizePath} leaves request segments: `%7E` is `~`. A segment no
+ * normalised path can hold (`.`, `..`, one with `\`) would make a route that never matches.
+ */
+function literalSegment(text: string, source: string): string {
+  const value = text.replace(ESCAPE, decodeUnreserved);
+  if (value === "." || value === ".." || value.includes("\\")) {
+    throw new PatternError(
+      `segment "${text}" of ${
+        JSON.stringify(source)
+      } can never match: request paths are resolved first ("/a/../b" is "/b", "\\" is "/")`,
+    );
+  }
+  return value;
 }
 
 /** Splits a pattern on "/" but not inside `{...}` constraints, which may contain slashes. */

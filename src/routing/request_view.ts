@@ -1,4 +1,4 @@
-import { splitPath } from "./path_pattern.ts";
+import { normalizePath, splitPath } from "./path_pattern.ts";
 
 /** The parts of a request that routing looks at, parsed once and shared by every route. */
 export interface MatchInput {
@@ -22,18 +22,24 @@ export interface UrlParts {
 
 /**
  * Splits `req.url` (always absolute in Deno.serve) cheaply. `new URL()` per request costs more
- * than the whole route match, and Deno has already normalised the URL (dot segments removed).
+ * than the whole route match. Deno does not normalise the target the client sent (`/a/../b`
+ * arrives as is), so the path goes through {@link normalizePath}: what routes match is what the
+ * upstream is sent.
  */
 export function splitUrl(url: string): UrlParts {
   const authorityStart = url.indexOf("//") + 2;
+  // Deno.serve always puts a "/" after the authority it built from Host, and a "?" or "#" in
+  // the Host stays in the authority here, where the handler refuses it as an invalid Host.
   let pathStart = url.indexOf("/", authorityStart);
   if (pathStart < 0) pathStart = url.length;
-  const queryStart = url.indexOf("?", pathStart);
   const hashStart = url.indexOf("#", pathStart);
+  let queryStart = url.indexOf("?", pathStart);
+  // A "?" inside the fragment (`/a#b?c`) starts no query.
+  if (hashStart >= 0 && queryStart > hashStart) queryStart = -1;
   const pathEnd = queryStart >= 0 ? queryStart : hashStart >= 0 ? hashStart : url.length;
   return {
     host: url.slice(authorityStart, pathStart),
-    path: pathStart === url.length ? "/" : url.slice(pathStart, pathEnd),
+    path: pathStart === url.length ? "/" : normalizePath(url.slice(pathStart, pathEnd)),
     query: queryStart >= 0
       ? url.slice(queryStart + 1, hashStart >= 0 ? hashStart : url.length)
       : "",
@@ -85,11 +91,23 @@ export class RequestView implements MatchInput {
   }
 }
 
-/** Builds a {@link MatchInput} over a request's method, URL and headers. */
+/**
+ * Builds a {@link MatchInput} over a request's method, URL and headers, for `explain`: the URL is
+ * one a person typed, so `http://host?q=1` means what a client sends for it, `/?q=1` to `host`.
+ */
 export function matchInput(
   method: string,
   url: string,
   headers: { get(name: string): string | null },
 ): MatchInput {
-  return new RequestView(method, splitUrl(url), headers);
+  return new RequestView(method, splitUrl(withPath(url)), headers);
+}
+
+/** `http://host?q` → `http://host/?q`: the authority of a typed URL ends at "/", "?" or "#". */
+function withPath(url: string): string {
+  const authorityStart = url.indexOf("//") + 2;
+  const end = url.slice(authorityStart).search(/[/?#]/);
+  if (end < 0) return url + "/";
+  const at = authorityStart + end;
+  return url[at] === "/" ? url : `${url.slice(0, at)}/${url.slice(at)}`;
 }

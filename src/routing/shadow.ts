@@ -29,18 +29,36 @@ export function findShadowedRoutes(routes: readonly NormalizedRoute[]): ConfigIs
 
 function covers(a: CompiledRoute, b: CompiledRoute): boolean {
   const am = a.config.match, bm = b.config.match;
-  return coversList(am.hosts, bm.hosts) &&
-    coversList(am.methods, bm.methods) &&
+  return coversList(am.hosts, bm.hosts, hostCovers) &&
+    coversList(am.methods, bm.methods, methodCovers) &&
     conditionsSubset(am.headers, bm.headers) &&
     conditionsSubset(am.query, bm.query) &&
     pathCovers(a, b);
 }
 
-/** An empty list means "any"; otherwise every value of b must be listed in a. */
-function coversList(a: readonly string[], b: readonly string[]): boolean {
+/** An empty list means "any"; otherwise every value of b must be covered by one of a. */
+function coversList(
+  a: readonly string[],
+  b: readonly string[],
+  itemCovers: (x: string, y: string) => boolean,
+): boolean {
   if (a.length === 0) return true;
   if (b.length === 0) return false;
-  return b.every((x) => a.includes(x));
+  return b.every((y) => a.some((x) => itemCovers(x, y)));
+}
+
+/** `*.example.com` takes `api.example.com` and `*.eu.example.com`, as matching does. */
+function hostCovers(x: string, y: string): boolean {
+  if (x === y) return true;
+  if (!x.startsWith("*.")) return false;
+  const suffix = x.slice(1);
+  const name = y.startsWith("*.") ? y.slice(2) : y;
+  return name.length > suffix.length && name.endsWith(suffix);
+}
+
+/** A `GET` route also takes `HEAD`. */
+function methodCovers(x: string, y: string): boolean {
+  return x === y || (x === "GET" && y === "HEAD");
 }
 
 /** a's conditions must all appear, identically, among b's. */

@@ -129,9 +129,10 @@ function scanAll(table: RouteTable, input: MatchInput): RouteMatch | null {
 Deno.test("the index answers as a scan of every route would, on random tables", () => {
   const random = seededRandom(20261123);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
-  const literals = ["a", "b", "api", "v1", ""];
+  const literals = ["a", "b", "api", "v1"];
+  // A pattern has no empty segment but a trailing one: requests have doubled slashes merged.
   const patternSegments = [...literals, ":p", ":n{[0-9]+}"];
-  const requestSegments = [...literals, "7", "42", "x"];
+  const requestSegments = [...literals, "", "7", "42", "x"];
   const methods = ["GET", "POST", "HEAD"];
   let matched = 0;
   let compared = 0;
@@ -149,8 +150,8 @@ Deno.test("the index answers as a scan of every route would, on random tables", 
         names.add(name);
         return `:${name}${seg.slice(2)}`;
       });
-      const prefix = random() < 0.35;
-      const path = "/" + [...segments, ...(prefix ? ["*"] : [])].join("/");
+      const tail = random() < 0.35 ? ["*"] : random() < 0.2 ? [""] : [];
+      const path = "/" + [...segments, ...tail].join("/");
       routes.push(route(i, path, random() < 0.3 ? { methods: [pick(methods)] } : {}));
     }
     const table = new RouteTable(routes);
