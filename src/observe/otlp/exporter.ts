@@ -61,6 +61,31 @@ interface FlushWaiter {
 
 const utf8 = new TextEncoder();
 
+/**
+ * The most of a collector's answer read. A success is an empty or near-empty
+ * `ExportTraceServiceResponse`; beyond this the answer is not an OTLP one, and reading it would
+ * spend the gateway's CPU on bytes nobody looks at.
+ */
+const MAX_ANSWER_BYTES = 64 * 1024;
+
+/**
+ * Reads a (small) answer to its end so the connection can be reused for the next batch; one
+ * longer than {@link MAX_ANSWER_BYTES} is cancelled instead, which closes its connection.
+ */
+async function drainAnswer(body: InboundResponse["body"]): Promise<void> {
+  if (!(body instanceof ReadableStream)) return;
+  let read = 0;
+  try {
+    for await (const chunk of body) {
+      read += chunk.length;
+      if (read > MAX_ANSWER_BYTES) break; // leaving the loop cancels the stream
+    }
+  } catch {
+    // the answer broke off (or the export timed out) after its status: the batch's fate is
+    // already counted
+  }
+}
+
 export class BatchSpanExporter implements EndedSpanSink {
   readonly #client: UpstreamClient;
   readonly #address: TargetAddress;
@@ -68,6 +93,7 @@ export class BatchSpanExporter implements EndedSpanSink {
   /** Flat `[name, value, ...]`, as the upstream clients take them. */
   readonly #headers: string[];
   readonly #timeouts: ExchangeTimeouts;
+  readonly #exportTimeoutMs: number;
   readonly #resource: readonly OtlpKeyValue[];
   readonly #maxQueueSize: number;
   readonly #maxBatch: number;
@@ -87,6 +113,7 @@ export class BatchSpanExporter implements EndedSpanSink {
   #exporting = false;
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
   #shutDown = false;
+  #stopping: Promise<void> | undefined = undefined;
   #waiters: FlushWaiter[] = [];
 
   #exported = 0;
@@ -121,6 +148,7 @@ export class BatchSpanExporter implements EndedSpanSink {
     this.#delayMs = options.scheduledDelayMs ?? 5000;
     const timeoutMs = options.exportTimeoutMs ?? 10_000;
     this.#timeouts = { connectMs: timeoutMs, totalMs: timeoutMs, idleMs: timeoutMs };
+    this.#exportTimeoutMs = timeoutMs;
   }
 
   /** Spans the collector accepted (a 2xx answer). */
@@ -138,7 +166,10 @@ export class BatchSpanExporter implements EndedSpanSink {
     return this.#failedExports;
   }
 
-  /** Spans lost in failed export requests. */
+  /**
+   * Spans lost in failed export requests, and those a flush gave up on after its collector did
+   * not answer (see `#abandonFlush`).
+   */
   get failedSpans(): number {
     return this.#failedSpans;
   }
@@ -183,8 +214,16 @@ export class BatchSpanExporter implements EndedSpanSink {
     });
   }
 
-  /** Stops the timer, exports what is queued, then refuses (and counts) every later span. */
-  async shutdown(): Promise<void> {
+  /**
+   * Stops the timer, exports what is queued, then refuses (and counts) every later span. Runs
+   * once: a later call gets the first call's promise (closing `fetch`'s HTTP client twice, for an
+   * `https:` collector, would throw).
+   */
+  shutdown(): Promise<void> {
+    return this.#stopping ??= this.#shutDownOnce();
+  }
+
+  async #shutDownOnce(): Promise<void> {
     this.#clearTimer();
     const flushed = this.forceFlush();
     this.#shutDown = true;
@@ -215,7 +254,8 @@ export class BatchSpanExporter implements EndedSpanSink {
         this.#batches.shift();
         this.#queued -= batch.count;
         this.#taken += batch.count;
-        await this.#send(batch);
+        const answered = await this.#send(batch);
+        if (!answered) this.#abandonFlush();
         this.#settled = this.#taken;
         this.#settleWaiters();
       }
@@ -226,37 +266,63 @@ export class BatchSpanExporter implements EndedSpanSink {
     else if (this.#timer === undefined && !this.#shutDown) this.#armTimer();
   }
 
-  /** One export request; every failure is counted here and nothing escapes. */
-  async #send(batch: SpanBatch): Promise<void> {
-    const spans = batch.count;
-    let response: InboundResponse;
-    try {
-      const body = batch.body(this.#resource);
-      const bytes = typeof body === "string" ? utf8.encode(body) : body;
-      response = await this.#client.send(this.#address, {
-        method: "POST",
-        path: this.#path,
-        headers: this.#headers,
-        body: bytes,
-        bodyLength: bytes.length,
-      }, this.#timeouts);
-    } catch {
-      this.#failed(spans);
-      return;
-    } finally {
+  /**
+   * After an export that got no answer (unreachable, or silent past the export timeout), counts
+   * the rest of the current flush failed instead of sending it: the collector would most likely
+   * make each batch wait out the timeout too, and the gateway flushes at close, where a timeout
+   * per batch (40 s with the defaults) outlasts most orchestrators' grace period. Batches beyond
+   * the flush, filled later, are still sent: the collector gets its next chance.
+   */
+  #abandonFlush(): void {
+    for (;;) {
+      const batch = this.#batches[0];
+      if (batch === undefined || this.#taken >= this.#flushTarget || batch.count === 0) return;
+      this.#batches.shift();
+      this.#queued -= batch.count;
+      this.#taken += batch.count;
+      this.#failedSpans += batch.count;
       batch.release();
     }
-    if (response.status >= 200 && response.status < 300) this.#exported += spans;
-    else this.#failed(spans);
-    // Read the (small) answer to its end so the connection can be reused for the next batch.
-    if (response.body instanceof ReadableStream) {
+  }
+
+  /**
+   * One export request; every failure is counted here and nothing escapes. Resolves to whether
+   * the collector answered at all (any status).
+   *
+   * The export timeout bounds the whole exchange, the answer's body included: the clients' own
+   * bounds stop at the response head and at a silent body, so a collector trickling bytes (or
+   * streaming without end) would otherwise hold the one export loop forever, dropping every
+   * later span and hanging `forceFlush` at gateway close.
+   */
+  async #send(batch: SpanBatch): Promise<boolean> {
+    const spans = batch.count;
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), this.#exportTimeoutMs);
+    try {
+      let response: InboundResponse;
       try {
-        for await (const _ of response.body) {
-          // discarded
-        }
+        const body = batch.body(this.#resource);
+        const bytes = typeof body === "string" ? utf8.encode(body) : body;
+        response = await this.#client.send(this.#address, {
+          method: "POST",
+          path: this.#path,
+          headers: this.#headers,
+          body: bytes,
+          bodyLength: bytes.length,
+          signal: abort.signal,
+        }, this.#timeouts);
       } catch {
-        // the answer broke off after its status: the batch's fate is already counted
+        this.#failed(spans);
+        return false;
+      } finally {
+        batch.release();
       }
+      if (response.status >= 200 && response.status < 300) this.#exported += spans;
+      else this.#failed(spans);
+      await drainAnswer(response.body);
+      return true;
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -111,8 +111,8 @@ export function otlpTraceSettings(
       settings: {
         endpoint,
         headers: {
-          ...readPairs(read, "OTEL_EXPORTER_OTLP_HEADERS"),
-          ...readPairs(read, "OTEL_EXPORTER_OTLP_TRACES_HEADERS"),
+          ...readHeaders(read, "OTEL_EXPORTER_OTLP_HEADERS"),
+          ...readHeaders(read, "OTEL_EXPORTER_OTLP_TRACES_HEADERS"),
         },
         serviceName,
         resourceAttributes,
@@ -136,50 +136,103 @@ function fail(name: string, value: string, why: string): never {
   throw new SettingError(`${name}=${JSON.stringify(value)}: ${why}`);
 }
 
-/** The traces URL: the signal-specific variable as it is, or the base one plus `/v1/traces`. */
+/**
+ * The traces URL: the signal-specific variable as it is, or the base one with `/v1/traces`
+ * appended to its path (before any query).
+ */
 function readEndpoint(read: Read): string | undefined {
   let name = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
   let value = read(name);
-  let endpoint = value;
-  if (value === undefined) {
+  const signalSpecific = value !== undefined;
+  if (!signalSpecific) {
     name = "OTEL_EXPORTER_OTLP_ENDPOINT";
     value = read(name);
     if (value === undefined) return undefined;
-    endpoint = `${value.replace(/\/+$/, "")}/v1/traces`;
   }
   let url: URL | undefined;
   try {
-    url = new URL(endpoint!);
+    url = new URL(value!);
   } catch {
     url = undefined;
   }
   if (url === undefined || (url.protocol !== "http:" && url.protocol !== "https:")) {
-    fail(name, value, "not an http(s) URL");
+    // A value with "@" may hold a password (`user:pw@host`): it stays out of the logged message.
+    if (value!.includes("@")) throw new SettingError(`${name}: not an http(s) URL`);
+    fail(name, value!, "not an http(s) URL");
   }
-  return endpoint;
+  if (url.username !== "" || url.password !== "") {
+    // Neither HTTP client sends URL credentials: the collector would refuse every export while
+    // tracing looks on. The value stays out of the message, which is logged: it has a password.
+    throw new SettingError(
+      `${name}: credentials in the URL are not sent; ` +
+        "give them as OTEL_EXPORTER_OTLP_HEADERS=authorization=Basic%20<base64> instead",
+    );
+  }
+  if (!signalSpecific) url.pathname = `${url.pathname.replace(/\/+$/, "")}/v1/traces`;
+  return signalSpecific ? value : url.href;
 }
 
-/** `k=v,k2=v2` with URL-encoded keys and values (headers, resource attributes). */
+/**
+ * `k=v,k2=v2` with URL-encoded keys and values (headers, resource attributes). Its errors name
+ * the variable and the entry's position, never the text: these variables carry credentials
+ * (`authorization=Bearer%20...`), the error reaches the log, and a malformed entry may be a bare
+ * secret whose key was forgotten.
+ */
 function readPairs(read: Read, name: string): Record<string, string> {
   const raw = read(name);
   const out: Record<string, string> = {};
   if (raw === undefined) return out;
-  for (const entry of raw.split(",")) {
-    if (entry.trim() === "") continue; // a trailing comma is harmless
+  const entries = raw.split(",");
+  const bad = (index: number, why: string): never => {
+    throw new SettingError(`${name}: entry ${index + 1} of ${entries.length} ${why}`);
+  };
+  entries.forEach((entry, index) => {
+    if (entry.trim() === "") return; // a trailing comma is harmless
     const eq = entry.indexOf("=");
-    if (eq < 0) fail(name, raw, `"${entry.trim()}" is not key=value`);
-    let key: string;
-    let value: string;
+    if (eq < 0) bad(index, "is not key=value");
+    let key = "";
+    let value = "";
     try {
       key = decodeURIComponent(entry.slice(0, eq).trim());
       value = decodeURIComponent(entry.slice(eq + 1).trim());
     } catch {
-      fail(name, raw, `"${entry.trim()}" is not valid URL encoding`);
+      bad(index, "is not valid URL encoding (a % must start an escape like %20)");
     }
-    if (key === "") fail(name, raw, `"${entry.trim()}" has an empty key`);
+    if (key === "") bad(index, "has an empty key");
     out[key] = value;
-  }
+  });
   return out;
+}
+
+/** An RFC 9110 token: what a field name may be. */
+const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** What a field value may not hold: controls (but HTAB), DEL, anything beyond Latin-1. */
+// deno-lint-ignore no-control-regex -- matching control characters is the point
+const NOT_FIELD_VALUE = /[\x00-\x08\x0a-\x1f\x7f\u0100-\uffff]/;
+
+/**
+ * Export request headers, names lower-cased. Percent-decoding can yield what HTTP cannot carry (a space or a colon
+ * in a name, a line break in a value, a non-Latin-1 character); the HTTP clients refuse such a
+ * header on every request, so it is refused here, once, where the error reaches the log.
+ */
+function readHeaders(read: Read, name: string): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [key, value] of Object.entries(readPairs(read, name))) {
+    // These errors leave the value out: it reaches the log, and headers carry credentials.
+    if (!FIELD_NAME.test(key)) {
+      throw new SettingError(`${name}: ${JSON.stringify(key)} is not a valid HTTP header name`);
+    }
+    if (NOT_FIELD_VALUE.test(value)) {
+      throw new SettingError(
+        `${name}: the value of header ${key} has a character HTTP cannot carry ` +
+          "(a line break, another control character, or one beyond Latin-1)",
+      );
+    }
+    // Names are case-insensitive: lower-cased, a traces-specific `authorization` replaces a
+    // general `Authorization` instead of both going out as one folded, invalid credential.
+    headers[key.toLowerCase()] = value;
+  }
+  return headers;
 }
 
 function readPositiveInt(read: Read, name: string, fallback: number): number {

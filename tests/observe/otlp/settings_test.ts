@@ -195,22 +195,22 @@ const ERRORS: [string, Record<string, string>, RegExp][] = [
   [
     "header without =",
     { OTEL_EXPORTER_OTLP_HEADERS: "a=1,broken" },
-    /OTEL_EXPORTER_OTLP_HEADERS="a=1,broken": "broken" is not key=value/,
+    /^OTEL_EXPORTER_OTLP_HEADERS: entry 2 of 2 is not key=value$/,
   ],
   [
     "header with empty key",
     { OTEL_EXPORTER_OTLP_TRACES_HEADERS: "=v" },
-    /OTEL_EXPORTER_OTLP_TRACES_HEADERS="=v"/,
+    /^OTEL_EXPORTER_OTLP_TRACES_HEADERS: entry 1 of 1 has an empty key$/,
   ],
   [
     "header bad escape",
     { OTEL_EXPORTER_OTLP_HEADERS: "a=%zz" },
-    /OTEL_EXPORTER_OTLP_HEADERS="a=%zz".*URL encoding/,
+    /^OTEL_EXPORTER_OTLP_HEADERS: entry 1 of 1 is not valid URL encoding/,
   ],
   [
     "resource attribute without =",
     { OTEL_RESOURCE_ATTRIBUTES: "env" },
-    /OTEL_RESOURCE_ATTRIBUTES="env"/,
+    /^OTEL_RESOURCE_ATTRIBUTES: entry 1 of 1 is not key=value$/,
   ],
   [
     "unknown sampler",
@@ -268,3 +268,23 @@ for (const [what, vars, message] of ERRORS) {
     assert.match(error({ ...endpoint, ...vars }), message);
   });
 }
+
+Deno.test("errors in the header and resource variables never repeat their text (it may be a secret)", () => {
+  const cases: Record<string, string>[] = [
+    { OTEL_EXPORTER_OTLP_HEADERS: "authorization=Bearer%20sk-SECRET,x-team" },
+    { OTEL_EXPORTER_OTLP_HEADERS: "sk-SECRET" },
+    { OTEL_EXPORTER_OTLP_TRACES_HEADERS: "authorization=Bearer%zzsk-SECRET" },
+    { OTEL_EXPORTER_OTLP_HEADERS: "=sk-SECRET" },
+    { OTEL_RESOURCE_ATTRIBUTES: "deployment=prod,sk-SECRET" },
+  ];
+  for (const vars of cases) {
+    const message = error({ ...BASE, ...vars });
+    assert.match(message, /entry \d of \d/, message);
+    assert.doesNotMatch(message, /SECRET/, message);
+  }
+});
+
+Deno.test("an endpoint that is no URL but may hold a password is not repeated in the error", () => {
+  const message = error({ OTEL_EXPORTER_OTLP_ENDPOINT: "collector:sk-SECRET@10.0.0.1:4318" });
+  assert.match(message, /^OTEL_EXPORTER_OTLP_ENDPOINT: not an http\(s\) URL$/);
+});
