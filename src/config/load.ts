@@ -28,13 +28,22 @@ export const FILE_PATH = "(file)";
 const MODULE_EXTENSIONS = new Set([".ts", ".mts", ".js", ".mjs"]);
 const YAML_EXTENSIONS = new Set([".yaml", ".yml"]);
 
-/** How a config module is imported: in this isolate (default) or in a Worker (hot reload). */
-export type ModuleImporter = (absolutePath: string) => Promise<ImportOutcome>;
+/**
+ * How a config module is imported: in this isolate (default) or in a Worker (hot reload). An
+ * importer that can stop a load early honours `signal` (a gateway closing mid-reload).
+ */
+export type ModuleImporter = (absolutePath: string, signal?: AbortSignal) => Promise<ImportOutcome>;
 
-/** Reads, parses and validates the config at `path` (relative to the working directory). */
+/**
+ * Reads, parses and validates the config at `path` (relative to the working directory).
+ * `signal` is handed to the importer, so a caller that no longer wants the result can stop a
+ * module that is slow or hangs while loading.
+ */
 export async function loadConfigFile(
   path: string,
-  importer: ModuleImporter = importDefaultExport,
+  // Wrapped: its own second parameter is a URL query, not a signal.
+  importer: ModuleImporter = (absolutePath) => importDefaultExport(absolutePath),
+  signal?: AbortSignal,
 ): Promise<LoadResult> {
   const source = path;
   const fail = (message: string): LoadResult => ({
@@ -62,7 +71,7 @@ export async function loadConfigFile(
     const stat = await Deno.stat(absolute);
     if (!stat.isFile) return fail(`cannot load "${path}": it is not a file`);
     if (kind === "module") {
-      const imported = await importer(absolute);
+      const imported = await importer(absolute, signal);
       if (!imported.ok) return fail(imported.message);
       data = imported.value;
     } else data = parseText(kind, await Deno.readTextFile(absolute));

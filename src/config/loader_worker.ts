@@ -64,22 +64,36 @@ export class LoaderWorker {
    * (the first and only load of a one-off Worker); otherwise the URL gets a query unique within
    * this Worker, so an entry it imported before is evaluated again. After `timeoutMs` the load
    * fails and the Worker is terminated, so a module that never finishes evaluating (a top-level
-   * await that hangs) cannot block later loads.
+   * await that hangs) cannot block later loads. An abort of `signal` ends the load the same
+   * way, at once: whoever asked no longer wants the result (a gateway closing).
    */
-  load(absolutePath: string, timeoutMs: number, fresh = false): Promise<ImportOutcome> {
+  load(
+    absolutePath: string,
+    timeoutMs: number,
+    fresh = false,
+    signal?: AbortSignal,
+  ): Promise<ImportOutcome> {
     if (!this.#alive || this.#pending) throw new Error("this loader Worker cannot load now");
     const { promise, resolve } = Promise.withResolvers<ImportOutcome>();
     this.#pending = resolve;
     const query = fresh ? "" : `?ferry-load=${this.#loads}`;
     this.#loads++;
-    const timer = setTimeout(() => {
-      this.#settle({ ok: false, message: `the config module did not load within ${timeoutMs} ms` });
+    const stop = (message: string) => {
+      this.#settle({ ok: false, message });
       this.terminate();
-    }, timeoutMs);
+    };
+    const timer = setTimeout(
+      () => stop(`the config module did not load within ${timeoutMs} ms`),
+      timeoutMs,
+    );
+    const onAbort = () => stop("the config load was cancelled");
+    signal?.addEventListener("abort", onAbort, { once: true });
     this.#worker.ref();
     this.#worker.postMessage({ path: absolutePath, query } satisfies LoadRequest);
+    if (signal?.aborted) onAbort();
     return promise.finally(() => {
       clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
       if (this.#alive) this.#worker.unref();
     });
   }

@@ -50,12 +50,20 @@ export class ConfigLoaderPool {
     return this.#started;
   }
 
-  /** Imports `absolutePath` and takes its default export; see the module comment. */
-  async load(absolutePath: string, timeoutMs: number): Promise<ImportOutcome> {
+  /**
+   * Imports `absolutePath` and takes its default export; see the module comment. A load whose
+   * `signal` aborts fails at once and its Worker is terminated, like one that timed out.
+   */
+  async load(
+    absolutePath: string,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<ImportOutcome> {
     const nested = await nestedModules(absolutePath);
+    if (signal?.aborted) return CANCELLED;
     const oneOff = nested.importsEntry;
     const slot = oneOff ? this.#start() : this.#take(nested.hashes);
-    const outcome = await slot.worker.load(absolutePath, timeoutMs, oneOff);
+    const outcome = await slot.worker.load(absolutePath, timeoutMs, oneOff, signal);
     // Hashed before the import: an edit racing it makes the next load see a mismatch and
     // replace the Worker, never the reverse.
     for (const [file, hash] of nested.hashes) if (!slot.seen.has(file)) slot.seen.set(file, hash);
@@ -105,6 +113,8 @@ export class ConfigLoaderPool {
     return { worker: new LoaderWorker(), seen: new Map() };
   }
 }
+
+const CANCELLED: ImportOutcome = { ok: false, message: "the config load was cancelled" };
 
 /** False when a module about to be imported differs from the version `seen` cached. */
 function isCurrent(seen: Map<string, string>, hashes: Map<string, string>): boolean {

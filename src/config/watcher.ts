@@ -4,27 +4,81 @@
  * ConfigMaps swap a symlinked folder, which shows up as events on other names, so any event in
  * a watched folder schedules a (debounced) check; the content fingerprint decides whether
  * anything really changed.
+ *
+ * A watch follows folders, not paths: one that is deleted and recreated (`rm -rf policies`, a
+ * deploy that copies a fresh tree) is a new folder the old watch never sees. And a folder that
+ * does not exist yet (a custom module named before it is written) cannot be watched at all, so
+ * its nearest existing ancestor is watched instead, where its creation shows up. The reloader
+ * compares {@link WatchTargets.key} on every reload and watches again when it moved.
  */
 import { dirname } from "node:path";
 
 /** A running watch; `close()` stops it. */
 export interface FolderWatch {
   close(): void;
+  /** True once the watch stopped by itself (an error from the OS): it must be replaced. */
+  readonly ended: boolean;
 }
 
-/** Calls `onChange` once per burst of events (quiet for `debounceMs`) in the given folders. */
+/** The folders to watch for a set of files, and a key that changes when they should change. */
+export interface WatchTargets {
+  folders: string[];
+  /** Each folder with its inode: a folder deleted and recreated under the same path differs. */
+  key: string;
+}
+
+/**
+ * Each file's folder, or its nearest existing ancestor while that folder is missing. Never
+ * throws: an unreadable folder counts as missing.
+ */
+export async function watchTargets(files: readonly string[]): Promise<WatchTargets> {
+  const wanted = [...new Set(files.map((f) => dirname(f)))].sort();
+  const found = new Map<string, number | null>();
+  for (let folder of wanted) {
+    for (;;) {
+      const ino = await folderInode(folder);
+      if (ino !== undefined) {
+        found.set(folder, ino);
+        break;
+      }
+      const parent = dirname(folder);
+      if (parent === folder) break; // not even the root: nothing to watch for this one
+      folder = parent;
+    }
+  }
+  const folders = [...found.keys()].sort();
+  return { folders, key: folders.map((f) => `${f}\0${found.get(f)}`).join("\n") };
+}
+
+/** The folder's inode (`null` where the OS has none), or undefined when it is not a folder. */
+async function folderInode(path: string): Promise<number | null | undefined> {
+  try {
+    const info = await Deno.stat(path);
+    return info.isDirectory ? info.ino : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Calls `onChange` once per burst of events (quiet for `debounceMs`) in the given folders.
+ * Throws when the OS refuses the watch (a folder gone since {@link watchTargets}, too many
+ * watches): the caller keeps its previous watch then.
+ */
 export function watchFolders(
-  files: readonly string[],
+  folders: readonly string[],
   debounceMs: () => number,
   onChange: () => void,
 ): FolderWatch {
-  const folders = [...new Set(files.map((f) => dirname(f)))];
-  const watcher = Deno.watchFs(folders, { recursive: false });
+  const watcher = Deno.watchFs([...folders], { recursive: false });
   let timer: ReturnType<typeof setTimeout> | undefined;
   let closed = false;
+  let ended = false;
   (async () => {
     try {
       for await (const event of watcher) {
+        // An event already delivered when `close()` ran must not start a timer nobody clears.
+        if (closed) break;
         if (event.kind === "access") continue;
         clearTimeout(timer);
         timer = setTimeout(() => {
@@ -32,11 +86,14 @@ export function watchFolders(
         }, debounceMs());
       }
     } catch {
-      // The watcher ends when closed, or when a watched folder disappears; the next reload
-      // re-creates it from the current import set.
+      // Reported through `ended`: the next reload watches again.
     }
+    ended = true;
   })();
   return {
+    get ended() {
+      return ended;
+    },
     close() {
       closed = true;
       clearTimeout(timer);

@@ -3,7 +3,8 @@
  * every version and misses edits to nested imports. The Worker is reused across loads and
  * replaced when that could show a stale module (`loader_worker_pool.ts`); an idle one never
  * keeps the process alive. A module that never finishes evaluating (a top-level await that
- * hangs) is cut off after `timeoutMs`, and its Worker is discarded.
+ * hangs) is cut off after `timeoutMs`, and its Worker is discarded; so is one whose `signal`
+ * aborts (a gateway closing does not wait out a hung load).
  */
 import type { ImportOutcome } from "./import_module.ts";
 import { ConfigLoaderPool } from "./loader_worker_pool.ts";
@@ -12,8 +13,12 @@ import { ConfigLoaderPool } from "./loader_worker_pool.ts";
 const pool = new ConfigLoaderPool();
 
 /** Imports `absolutePath` in a loader Worker and takes its default export. */
-export function importInWorker(absolutePath: string, timeoutMs = 10_000): Promise<ImportOutcome> {
-  return pool.load(absolutePath, timeoutMs);
+export function importInWorker(
+  absolutePath: string,
+  signal?: AbortSignal,
+  timeoutMs = 10_000,
+): Promise<ImportOutcome> {
+  return pool.load(absolutePath, timeoutMs, signal);
 }
 
 /** How many loader Workers this process has started (for the memory bench). */

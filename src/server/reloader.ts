@@ -1,13 +1,13 @@
 /**
  * Hot reload of a config file: on a file change (watched folders), SIGHUP or `POST /reload`,
- * load the file in a fresh Worker, validate it, and apply it. A bad file never takes the
+ * load the file in a loader Worker, validate it, and apply it. A bad file never takes the
  * gateway down: the old config keeps serving and the errors go to the log, the reload metric
  * and `/config`. Reloads are serialised; a request for one while another runs is coalesced.
  */
 import { resolve } from "node:path";
 import { loadConfigFile, type ModuleImporter } from "../config/load.ts";
 import { contentFingerprint, localImports } from "../config/local_imports.ts";
-import { type FolderWatch, watchFolders } from "../config/watcher.ts";
+import { type FolderWatch, watchFolders, watchTargets } from "../config/watcher.ts";
 import { importInWorker } from "../config/worker_import.ts";
 import { ConfigError } from "../config/config_error.ts";
 import type { ConfigIssue, NormalizedConfig } from "../config/normalized.ts";
@@ -29,10 +29,15 @@ export class ConfigReloader {
   #fingerprint = "";
   #files: string[] = [];
   #watch: FolderWatch | undefined;
+  /** `WatchTargets.key` of the running watch. */
+  #watchKey = "";
+  #watching = false;
   #running: Promise<ReloadOutcome> | undefined;
   #again: Promise<ReloadOutcome> | undefined;
   #againReason: ReloadReason | undefined;
   #closed = false;
+  /** Aborted by `close()`: a load still running then is stopped, not waited out. */
+  readonly #abort = new AbortController();
 
   constructor(
     path: string,
@@ -66,12 +71,19 @@ export class ConfigReloader {
 
   /** Starts watching the config's folder and those of its local imports. */
   async watch(): Promise<void> {
-    await this.#rewatch();
+    this.#watching = true;
+    if (!this.#files.length) this.#files = await localImports(this.path);
+    await this.#rewatch(this.#files);
   }
 
-  /** Stops watching and accepting reloads; resolves when a reload in flight has finished. */
+  /**
+   * Stops watching and accepting reloads; resolves when a reload in flight has finished. A
+   * config module still loading is stopped (its Worker terminated): it would be dropped anyway,
+   * and one that hangs would otherwise hold up shutdown until the loader's timeout (10 s).
+   */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#abort.abort();
     this.#watch?.close();
     this.#watch = undefined;
     await this.#again?.catch(() => {});
@@ -100,10 +112,13 @@ export class ConfigReloader {
   async #loadAndApply(reason: ReloadReason): Promise<ReloadOutcome> {
     // The config's imports plus the custom policy modules the last good config named.
     const files = [...new Set([...(await localImports(this.path)), ...this.#files])];
+    // Before the no-change check: an event may be the only sign that a watched folder was
+    // deleted and recreated, or that a missing one now exists, and the watch must follow.
+    await this.#rewatch(files);
     const fingerprint = await contentFingerprint(files);
     // A save that changed no byte (or an event on an unrelated file) is not a reload.
     if (reason === "file" && fingerprint === this.#fingerprint) return { result: "unchanged" };
-    const loaded = await loadConfigFile(this.path, this.importer);
+    const loaded = await loadConfigFile(this.path, this.importer, this.#abort.signal);
     if (this.#closed) return { result: "unchanged" };
     this.#fingerprint = fingerprint;
     if (!loaded.ok) {
@@ -130,20 +145,46 @@ export class ConfigReloader {
    */
   async #watchFilesOf(config: NormalizedConfig): Promise<void> {
     const custom = await CustomModules.filesOf(config, CustomModules.baseFor(this.path));
-    const files = [...new Set([...(await localImports(this.path)), ...custom])].sort();
-    if (files.join("\n") !== this.#files.join("\n")) {
-      this.#files = files;
-      if (this.#watch) await this.#rewatch();
-    }
+    this.#files = [...new Set([...(await localImports(this.path)), ...custom])].sort();
+    await this.#rewatch(this.#files);
   }
 
-  async #rewatch(): Promise<void> {
+  /**
+   * Watches the folders of `files` unless the running watch already covers exactly those
+   * folders. A watch the OS refuses is a warning, not a failed reload: the config itself may be
+   * fine, the previous watch (if any) keeps running, and the next reload tries again.
+   */
+  async #rewatch(files: readonly string[]): Promise<void> {
+    if (!this.#watching || this.#closed) return;
+    const targets = await watchTargets(files);
     if (this.#closed) return;
-    if (!this.#files.length) this.#files = await localImports(this.path);
-    this.#watch?.close();
+    if (this.#watch && !this.#watch.ended && targets.key === this.#watchKey) return;
     // Read per burst, so a reload that changes `reload.debounce` takes effect at once.
     const debounce = () => this.core.snapshot.config.reload.debounceMs;
-    this.#watch = watchFolders(this.#files, debounce, () => void this.reload("file"));
+    let next: FolderWatch;
+    try {
+      next = watchFolders(targets.folders, debounce, () => void this.reload("file"));
+    } catch (e) {
+      this.core.logger.log(
+        "warn",
+        "cannot watch the config's folders; still watching the old ones",
+        {
+          folders: targets.folders,
+          error: e instanceof Error ? e.message : String(e),
+        },
+      );
+      return;
+    }
+    const previous = this.#watch;
+    this.#watch = next;
+    this.#watchKey = targets.key;
+    if (previous) {
+      previous.close();
+      // Closing drops the old watch's pending debounce: an event it saw just now (a save after
+      // this reload read the files) would be lost. One more check, after this reload, covers
+      // it; it costs a fingerprint and is skipped when nothing changed.
+      void this.reload("file");
+    }
   }
 
   /** Seeds the fingerprint from the initial load, so the first no-op event is skipped. */
