@@ -26,6 +26,7 @@ import {
 import { FetchClient } from "../../upstream/fetch_client.ts";
 import { Http1Client } from "../../upstream/http1/client.ts";
 import type { OtlpKeyValue } from "./encode.ts";
+import { DEFAULT_RETRY_BACKOFF, type RetryBackoff, retryDelayMs } from "./retry_policy.ts";
 import {
   type OtlpProtocol,
   type SpanBatch,
@@ -49,8 +50,10 @@ export interface BatchSpanExporterOptions {
   maxExportBatchSize?: number;
   /** How long a span may wait for a batch to fill before it is exported anyway. Default 5000. */
   scheduledDelayMs?: number;
-  /** Bound on one export request. Default 10000. */
+  /** Bound on one export, its retries included. Default 10000. */
   exportTimeoutMs?: number;
+  /** Waits between attempts after a retryable answer (429, 502, 503, 504). */
+  retryBackoff?: RetryBackoff;
 }
 
 interface FlushWaiter {
@@ -86,6 +89,12 @@ async function drainAnswer(body: InboundResponse["body"]): Promise<void> {
   }
 }
 
+/** The first value of `name` (lower-case) in a flat `[name, value, ...]` header list. */
+function headerValue(list: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < list.length; i += 2) if (list[i] === name) return list[i + 1];
+  return undefined;
+}
+
 export class BatchSpanExporter implements EndedSpanSink {
   readonly #client: UpstreamClient;
   readonly #address: TargetAddress;
@@ -94,6 +103,10 @@ export class BatchSpanExporter implements EndedSpanSink {
   readonly #headers: string[];
   readonly #timeouts: ExchangeTimeouts;
   readonly #exportTimeoutMs: number;
+  readonly #retryBackoff: RetryBackoff;
+  /** Ends a wait between attempts early (shutdown); set while one runs. */
+  #endPause: (() => void) | undefined = undefined;
+  #retries = 0;
   readonly #resource: readonly OtlpKeyValue[];
   readonly #maxQueueSize: number;
   readonly #maxBatch: number;
@@ -149,6 +162,12 @@ export class BatchSpanExporter implements EndedSpanSink {
     const timeoutMs = options.exportTimeoutMs ?? 10_000;
     this.#timeouts = { connectMs: timeoutMs, totalMs: timeoutMs, idleMs: timeoutMs };
     this.#exportTimeoutMs = timeoutMs;
+    this.#retryBackoff = options.retryBackoff ?? DEFAULT_RETRY_BACKOFF;
+  }
+
+  /** Export requests sent again after a retryable answer. */
+  get retries(): number {
+    return this.#retries;
   }
 
   /** Spans the collector accepted (a 2xx answer). */
@@ -227,6 +246,9 @@ export class BatchSpanExporter implements EndedSpanSink {
     this.#clearTimer();
     const flushed = this.forceFlush();
     this.#shutDown = true;
+    // A batch waiting to be retried goes once more now, not after its wait: shutting down
+    // must not wait out a collector's Retry-After.
+    this.#endPause?.();
     await flushed;
     this.#client.close();
   }
@@ -286,44 +308,81 @@ export class BatchSpanExporter implements EndedSpanSink {
   }
 
   /**
-   * One export request; every failure is counted here and nothing escapes. Resolves to whether
-   * the collector answered at all (any status).
+   * One export, with its retries; every failure is counted here and nothing escapes. Resolves to
+   * whether the collector answered at all (any status).
    *
-   * The export timeout bounds the whole exchange, the answer's body included: the clients' own
-   * bounds stop at the response head and at a silent body, so a collector trickling bytes (or
-   * streaming without end) would otherwise hold the one export loop forever, dropping every
-   * later span and hanging `forceFlush` at gateway close.
+   * The export timeout bounds the whole export, retries and answers' bodies included: the
+   * clients' own bounds stop at the response head and at a silent body, so a collector trickling
+   * bytes (or streaming without end) would otherwise hold the one export loop forever, dropping
+   * every later span and hanging `forceFlush` at gateway close. A retry whose wait would end past
+   * that bound is not made, and none is made once the exporter is shutting down.
    */
   async #send(batch: SpanBatch): Promise<boolean> {
     const spans = batch.count;
+    const started = performance.now();
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), this.#exportTimeoutMs);
     try {
-      let response: InboundResponse;
-      try {
-        const body = batch.body(this.#resource);
-        const bytes = typeof body === "string" ? utf8.encode(body) : body;
-        response = await this.#client.send(this.#address, {
-          method: "POST",
-          path: this.#path,
-          headers: this.#headers,
-          body: bytes,
-          bodyLength: bytes.length,
-          signal: abort.signal,
-        }, this.#timeouts);
-      } catch {
-        this.#failed(spans);
-        return false;
-      } finally {
-        batch.release();
+      const body = batch.body(this.#resource);
+      const bytes = typeof body === "string" ? utf8.encode(body) : body;
+      for (let attempt = 0;; attempt++) {
+        let response: InboundResponse;
+        try {
+          response = await this.#client.send(this.#address, {
+            method: "POST",
+            path: this.#path,
+            headers: this.#headers,
+            body: bytes,
+            bodyLength: bytes.length,
+            signal: abort.signal,
+          }, this.#timeouts);
+        } catch {
+          this.#failed(spans);
+          return false;
+        }
+        await drainAnswer(response.body);
+        if (response.status >= 200 && response.status < 300) {
+          this.#exported += spans;
+          return true;
+        }
+        const delay = this.#shutDown ? undefined : retryDelayMs(
+          response.status,
+          headerValue(response.headers, "retry-after"),
+          attempt,
+          this.#retryBackoff,
+        );
+        if (
+          delay === undefined || performance.now() - started + delay >= this.#exportTimeoutMs ||
+          !await this.#pause(delay)
+        ) {
+          this.#failed(spans);
+          return true;
+        }
+        this.#retries++;
       }
-      if (response.status >= 200 && response.status < 300) this.#exported += spans;
-      else this.#failed(spans);
-      await drainAnswer(response.body);
+    } catch {
+      // Only encoding can get here (a span that passed `add` and then failed to serialise).
+      this.#failed(spans);
       return true;
     } finally {
+      batch.release();
       clearTimeout(timer);
     }
+  }
+
+  /** Waits `ms`; false when shutdown ended the wait early. */
+  #pause(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => done(true), ms);
+      // A wait between attempts only delays spans; it must never keep the process alive.
+      Deno.unrefTimer(timer);
+      const done = (waited: boolean) => {
+        clearTimeout(timer);
+        this.#endPause = undefined;
+        resolve(waited);
+      };
+      this.#endPause = () => done(false);
+    });
   }
 
   #failed(spans: number): void {

@@ -1,0 +1,53 @@
+/**
+ * When a refused OTLP export is worth sending again, and after how long. The OTLP/HTTP spec names
+ * 429, 502, 503 and 504 as retryable: the collector is overloaded or restarting, and the same
+ * batch is likely taken a moment later. A `Retry-After` the collector sends is honoured;
+ * otherwise the wait doubles from attempt to attempt, with jitter so that many gateways refused
+ * together do not come back together. Every other status means the batch itself was refused
+ * (400: malformed, 401/403: credentials, 413: too large), and sending it again changes nothing.
+ */
+
+/** The statuses the OTLP/HTTP spec makes retryable. */
+const RETRYABLE = new Set([429, 502, 503, 504]);
+
+/** Backoff bounds, in milliseconds. */
+export interface RetryBackoff {
+  /** The wait before the first retry (halved at most by jitter). Default 1000. */
+  initialMs: number;
+  /** The longest wait between two attempts. Default 5000. */
+  maxMs: number;
+}
+
+export const DEFAULT_RETRY_BACKOFF: RetryBackoff = { initialMs: 1000, maxMs: 5000 };
+
+/**
+ * The wait before sending again after an answer with `status` to attempt number `attempt` (0 for
+ * the first), or `undefined` when that answer is not worth a retry.
+ */
+export function retryDelayMs(
+  status: number,
+  retryAfter: string | undefined,
+  attempt: number,
+  backoff: RetryBackoff,
+  random: () => number = Math.random,
+): number | undefined {
+  if (!RETRYABLE.has(status)) return undefined;
+  const told = retryAfterMs(retryAfter, Date.now());
+  if (told !== undefined) return told;
+  const ceiling = Math.min(backoff.maxMs, backoff.initialMs * 2 ** attempt);
+  return ceiling * (0.5 + random() * 0.5);
+}
+
+/**
+ * A `Retry-After` value (RFC 9110 §10.2.3: delay-seconds or an HTTP-date) as milliseconds from
+ * `now`; `undefined` when absent or unreadable, which falls back to the backoff.
+ */
+export function retryAfterMs(value: string | undefined, now: number): number | undefined {
+  if (value === undefined) return undefined;
+  const text = value.trim();
+  if (/^\d{1,9}$/.test(text)) return Number(text) * 1000;
+  // Every HTTP-date form names its month and weekday; Date.parse alone would take "-5" as a year.
+  if (!/[A-Za-z]{3}/.test(text)) return undefined;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}

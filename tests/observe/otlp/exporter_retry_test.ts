@@ -1,0 +1,158 @@
+/**
+ * A collector that answers 429, 502, 503 or 504 is overloaded or restarting: the batch is sent
+ * again (OTLP/HTTP spec), after its Retry-After or a backoff, within the export timeout, and never
+ * while shutting down. Other refusals are final.
+ */
+import assert from "node:assert/strict";
+import { ROOT_CONTEXT } from "@opentelemetry/api";
+import { retryAfterMs, retryDelayMs } from "../../../src/observe/otlp/retry_policy.ts";
+import { pipeline } from "./pipeline.ts";
+
+/**
+ * A collector answering each export with the next of `answers` (then 200), as a status and an
+ * optional Retry-After. Counts requests; `first` resolves at the first one.
+ */
+function scriptedCollector(answers: { status: number; retryAfter?: string }[]) {
+  let requests = 0;
+  let arrived!: () => void;
+  const first = new Promise<void>((resolve) => arrived = resolve);
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    await req.arrayBuffer();
+    const answer = answers[requests++] ?? { status: 200 };
+    arrived();
+    const headers: Record<string, string> = answer.retryAfter === undefined
+      ? {}
+      : { "retry-after": answer.retryAfter };
+    return new Response("{}", { status: answer.status, headers });
+  });
+  return {
+    endpoint: `http://127.0.0.1:${server.addr.port}`,
+    first,
+    get requests() {
+      return requests;
+    },
+    close: () => server.shutdown(),
+  };
+}
+
+const QUICK = { retryBackoff: { initialMs: 5, maxMs: 20 }, scheduledDelayMs: 600_000 };
+
+Deno.test("503, 429 and 502 answers are retried until the collector takes the batch", async () => {
+  const collector = scriptedCollector([
+    { status: 503 },
+    { status: 429, retryAfter: "0" },
+    { status: 502 },
+  ]);
+  try {
+    const { exporter, provider } = pipeline(collector.endpoint, undefined, QUICK);
+    const tracer = provider.getTracer("ferry");
+    for (let i = 0; i < 3; i++) tracer.startSpan(`s${i}`, {}, ROOT_CONTEXT).end();
+    await exporter.forceFlush();
+    await exporter.shutdown();
+    assert.equal(collector.requests, 4);
+    assert.equal(exporter.retries, 3);
+    assert.equal(exporter.exported, 3);
+    assert.equal(exporter.failedSpans, 0);
+  } finally {
+    await collector.close();
+  }
+});
+
+Deno.test("a refusal that is not transient (400, 401, 500) is final: one request, spans failed", async () => {
+  for (const status of [400, 401, 500]) {
+    const collector = scriptedCollector([{ status }]);
+    try {
+      const { exporter, provider } = pipeline(collector.endpoint, undefined, QUICK);
+      provider.getTracer("ferry").startSpan("s", {}, ROOT_CONTEXT).end();
+      await exporter.forceFlush();
+      assert.equal(collector.requests, 1, `status ${status}`);
+      assert.equal(exporter.retries, 0);
+      assert.equal(exporter.failedSpans, 1);
+      await exporter.shutdown();
+    } finally {
+      await collector.close();
+    }
+  }
+});
+
+Deno.test("a Retry-After that ends past the export timeout is not waited for", async () => {
+  const collector = scriptedCollector([{ status: 503, retryAfter: "30" }]);
+  try {
+    const { exporter, provider } = pipeline(collector.endpoint, undefined, {
+      ...QUICK,
+      exportTimeoutMs: 5_000,
+    });
+    provider.getTracer("ferry").startSpan("s", {}, ROOT_CONTEXT).end();
+    await exporter.forceFlush();
+    assert.equal(collector.requests, 1);
+    assert.equal(exporter.retries, 0);
+    assert.equal(exporter.failedSpans, 1);
+    await exporter.shutdown();
+  } finally {
+    await collector.close();
+  }
+});
+
+Deno.test("retries stop at the export timeout when the collector keeps refusing", async () => {
+  const collector = scriptedCollector(Array(1000).fill({ status: 503 }));
+  try {
+    const { exporter, provider } = pipeline(collector.endpoint, undefined, {
+      ...QUICK,
+      exportTimeoutMs: 300,
+    });
+    provider.getTracer("ferry").startSpan("s", {}, ROOT_CONTEXT).end();
+    await exporter.forceFlush();
+    assert.ok(collector.requests >= 2, `${collector.requests} requests`);
+    assert.equal(exporter.retries, collector.requests - 1);
+    assert.equal(exporter.failedSpans, 1);
+    assert.equal(exporter.exported, 0);
+    await exporter.shutdown();
+  } finally {
+    await collector.close();
+  }
+});
+
+Deno.test("shutdown ends a wait for a retry: the batch is not sent again", async () => {
+  // Retry-After 8 s fits the 10 s export timeout, so only shutdown can end the wait.
+  const collector = scriptedCollector([{ status: 503, retryAfter: "8" }]);
+  try {
+    const { exporter, provider } = pipeline(collector.endpoint, undefined, {
+      ...QUICK,
+      exportTimeoutMs: 10_000,
+      maxExportBatchSize: 1,
+    });
+    // A full batch starts its export at once.
+    provider.getTracer("ferry").startSpan("s", {}, ROOT_CONTEXT).end();
+    await collector.first;
+    await exporter.shutdown();
+    assert.equal(collector.requests, 1);
+    assert.equal(exporter.retries, 0);
+    assert.equal(exporter.failedSpans, 1);
+  } finally {
+    await collector.close();
+  }
+});
+
+Deno.test("Retry-After reads delay-seconds and HTTP-dates; anything else falls back", () => {
+  const now = Date.parse("Mon, 23 Nov 2026 10:00:00 GMT");
+  assert.equal(retryAfterMs("7", now), 7000);
+  assert.equal(retryAfterMs(" 0 ", now), 0);
+  assert.equal(retryAfterMs("Mon, 23 Nov 2026 10:00:03 GMT", now), 3000);
+  assert.equal(retryAfterMs("Mon, 23 Nov 2026 09:00:00 GMT", now), 0, "a date past is now");
+  assert.equal(retryAfterMs("soon", now), undefined);
+  assert.equal(retryAfterMs("-5", now), undefined);
+  assert.equal(retryAfterMs(undefined, now), undefined);
+});
+
+Deno.test("the backoff doubles per attempt up to its cap, with at most half taken off by jitter", () => {
+  const backoff = { initialMs: 100, maxMs: 1000 };
+  const low = () => 0;
+  const high = () => 0.999999;
+  assert.equal(retryDelayMs(503, undefined, 0, backoff, low), 50);
+  assert.ok(Math.abs(retryDelayMs(503, undefined, 0, backoff, high)! - 100) < 0.01);
+  assert.equal(retryDelayMs(503, undefined, 2, backoff, low), 200);
+  assert.equal(retryDelayMs(503, undefined, 10, backoff, low), 500, "capped at maxMs");
+  assert.equal(retryDelayMs(429, "2", 5, backoff, low), 2000, "Retry-After wins");
+  assert.equal(retryDelayMs(500, undefined, 0, backoff, low), undefined);
+  assert.equal(retryDelayMs(404, "1", 0, backoff, low), undefined);
+});
