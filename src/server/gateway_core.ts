@@ -53,7 +53,8 @@ export class GatewayCore {
   #snapshot: Snapshot | undefined;
   #accessLog: AccessLog | undefined;
   #accessLogKey = "";
-  #timers = new Set<ReturnType<typeof setTimeout>>();
+  /** Deferred closes of what reloads retired, by their timer: `close()` runs those still due. */
+  #deferred = new Map<ReturnType<typeof setTimeout>, () => unknown>();
   readonly #custom = new CustomModules();
   #closed = false;
   #appliedKey = "";
@@ -154,7 +155,7 @@ export class GatewayCore {
     // closed after the grace period, like retired upstreams.
     const closeRetiredShared = this.shared.commitBuild();
     if (closeRetiredShared) {
-      this.#later(config.reload.streamGraceMs, () => void closeRetiredShared());
+      this.#later(config.reload.streamGraceMs, () => closeRetiredShared());
     }
     this.metrics.setConfig(version, hash);
     this.metrics.reloads.labels("success").inc();
@@ -197,8 +198,13 @@ export class GatewayCore {
   /** Releases everything (after the listener has drained). */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const t of this.#timers) clearTimeout(t);
-    this.#timers.clear();
+    // What reloads retired closes now rather than never: a gateway shut down within the grace
+    // period would otherwise leave old upstreams probing their targets with their pools open,
+    // and an old access log's queued lines unwritten.
+    const due = [...this.#deferred.values()];
+    for (const timer of this.#deferred.keys()) clearTimeout(timer);
+    this.#deferred.clear();
+    await Promise.allSettled(due.map(async (action) => await action()));
     this.live.closeAll(1001, "gateway shutting down");
     await this.mirrors.close(); // before the pools they use
     this.upstreams.closeAll();
@@ -228,7 +234,7 @@ export class GatewayCore {
     }
     this.#accessLog = opened;
     this.#accessLogKey = key;
-    if (previous) this.#later(config.reload.streamGraceMs, () => void previous.close());
+    if (previous) this.#later(config.reload.streamGraceMs, () => previous.close());
     return this.#accessLog;
   }
 
@@ -242,11 +248,12 @@ export class GatewayCore {
     });
   }
 
-  #later(ms: number, action: () => void): void {
+  /** Runs `action` after `ms`, or at `close()` if that comes first. */
+  #later(ms: number, action: () => unknown): void {
     const timer = setTimeout(() => {
-      this.#timers.delete(timer);
-      action();
+      this.#deferred.delete(timer);
+      void action();
     }, ms);
-    this.#timers.add(timer);
+    this.#deferred.set(timer, action);
   }
 }
