@@ -141,7 +141,14 @@ export class JwksCache {
       return keys && keys !== seen ? keys : undefined;
     };
     if (newer()) return newer();
-    if (!this.#inflight && !this.#trigger()) return undefined;
+    if (this.#inflight) {
+      await this.#inflight;
+      if (newer()) return newer();
+      // That fetch may have reached the provider before it rotated (a background refresh, or
+      // one another token triggered): ask again below, as the cooldown allows, rather than
+      // refusing a kid that may be brand new.
+    }
+    if (!this.#trigger()) return undefined;
     await this.#inflight;
     return newer();
   }

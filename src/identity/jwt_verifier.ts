@@ -146,9 +146,23 @@ export async function verifyJwt(
     if (!(e instanceof errors.JWKSMultipleMatchingKeys)) throw toRejection(e);
     payload = await tryEach(token, e, options);
   }
+  assertIssuedInThePast(payload, checks.clockToleranceSeconds);
   // `current` is the set that verified it (newer keys, after a rotation).
   memo?.remember(token, payload, current);
   return payload;
+}
+
+/**
+ * `clockTolerance` is documented as leeway for `iat` too, but jose only looks at `iat` when a
+ * maximum token age is set (which would also make `iat` mandatory). A token issued later than
+ * now plus the tolerance comes from an issuer whose clock is off, or was minted ahead of time
+ * for later use: refused like an early `nbf`. Compared as jose compares `nbf` (whole seconds).
+ */
+function assertIssuedInThePast(payload: JWTPayload, toleranceSeconds: number): void {
+  const now = Math.floor(Date.now() / 1000);
+  if (typeof payload.iat === "number" && payload.iat > now + toleranceSeconds) {
+    throw rejected("not_yet_valid");
+  }
 }
 
 /** Several keys fit a token without `kid`: the one whose signature verifies wins. */

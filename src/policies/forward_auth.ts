@@ -27,7 +27,11 @@ export interface ForwardAuthOptions {
    * client cannot pretend to be someone.
    */
   responseHeaders?: string[];
-  /** A header of the 2xx answer whose value is the authenticated subject (access log, traces). */
+  /**
+   * A header of the 2xx answer whose value is the authenticated subject (access log, traces).
+   * A copy sent by the client is removed too: the upstream gets the auth service's value when
+   * the header is also in `responseHeaders`, and none otherwise.
+   */
   subjectHeader?: string;
   /** How long the auth service may take, answer body included. Default `"2s"`. */
   timeout?: Duration;

@@ -188,6 +188,12 @@ export function createForwardAuthMiddleware(
     if (settings.subjectHeader) {
       const subject = verdict.headers.get(settings.subjectHeader);
       if (subject) state.subject = subject;
+      // The header that names who the caller is must not reach the upstream with a value the
+      // client chose (`x-user-id: admin`): the auth service's copy when it is listed in
+      // `responseHeaders` (set above), none otherwise.
+      if (!settings.responseHeaders.includes(settings.subjectHeader)) {
+        upstreamHeaders.delete(settings.subjectHeader);
+      }
     }
     await next();
   };

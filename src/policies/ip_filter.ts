@@ -19,7 +19,9 @@ export type IpFilterOptions = { allow: string[]; deny?: string[] } | {
 /**
  * Lets requests through by client address. `deny` wins over `allow`; when `allow` is given,
  * every address it does not list is refused. Refusals answer `403` problem+json (reason
- * `ip_denied` in `ferry_auth_failures_total`).
+ * `ip_denied` in `ferry_auth_failures_total`). Ranges match their own address family: an
+ * IPv4 client (IPv4-mapped IPv6 included) is matched by IPv4 ranges only, so `deny: ["::/0"]`
+ * turns away IPv6 clients and no one else.
  *
  * The client address is the one the gateway resolved: the connecting peer, or, when that peer
  * is listed in `trust.proxies`, the client named in its `X-Forwarded-For`. From any other peer

@@ -37,8 +37,45 @@ const schema = z.strictObject({
   when: ({ value }) => typeof value === "object" && value !== null && !Array.isArray(value),
 });
 
+/** Something that says whether an address is in it: {@link AddressRanges} or a `CidrSet`. */
+export interface RangeSet {
+  has(ip: string): boolean;
+}
+
+// Addresses are 128-bit, IPv4 mapped into ::ffff:0:0/96 (see `src/proxy/cidr.ts`).
+const MAPPED_PREFIX = 0xffffn;
+const TOP_96_BITS = (1n << 96n) - 1n;
+
+/**
+ * The ranges of an `allow` or `deny` list, matched by address family. IPv4 addresses are held
+ * mapped into ::ffff:0:0/96, so an IPv6 range short enough to contain that block (`::/0` up to
+ * `::/80`) would otherwise also match every IPv4 client: `deny: ["::/0"]`, meant to turn IPv6
+ * away, would refuse everyone, and `allow: ["::/0"]` would let every IPv4 address in. As in
+ * nginx, an IPv4 client is only matched by IPv4 ranges (and IPv6 ranges inside ::ffff:0:0/96).
+ */
+export class AddressRanges implements RangeSet {
+  readonly #all: CidrSet;
+  readonly #forIpv4: CidrSet;
+
+  constructor(sources: readonly string[]) {
+    this.#all = new CidrSet(sources);
+    // A range with a prefix of at least 96 bits that can hold an IPv4 address lies inside
+    // ::ffff:0:0/96; shorter ones are IPv6 ranges that only cover the block by arithmetic.
+    this.#forIpv4 = new CidrSet(
+      sources.filter((source) => (parseCidr(source)!.mask >> 32n) === TOP_96_BITS),
+    );
+  }
+
+  has(ip: string): boolean {
+    const address = parseIp(ip);
+    if (address === undefined) return false;
+    const ipv4 = address >> 32n === MAPPED_PREFIX;
+    return (ipv4 ? this.#forIpv4 : this.#all).has(ip);
+  }
+}
+
 /** Whether `ip` may pass: not denied, and allowed when there is an allow list. */
-export function ipPasses(ip: string, allow: CidrSet | undefined, deny: CidrSet): boolean {
+export function ipPasses(ip: string, allow: RangeSet | undefined, deny: RangeSet): boolean {
   // An address that does not parse cannot be placed in any range: refuse it, fail closed.
   if (parseIp(ip) === undefined) return false;
   if (deny.has(ip)) return false;
@@ -50,8 +87,8 @@ export const ipFilterPolicy: PolicyDefinition<"ipFilter", IpFilterPolicyOptions>
   kind: KIND,
   schema: schema as z.ZodType<IpFilterPolicyOptions>,
   create(options, env) {
-    const allow = options.allow ? new CidrSet(options.allow) : undefined;
-    const deny = new CidrSet(options.deny ?? []);
+    const allow = options.allow ? new AddressRanges(options.allow) : undefined;
+    const deny = new AddressRanges(options.deny ?? []);
     const failures = authFailures(env);
     return async (c, next) => {
       const state = c.get("proxy");

@@ -218,8 +218,22 @@ function isLoopback(url: string): boolean {
   return host === "localhost" || host === "[::1]" || host.startsWith("127.");
 }
 
+/**
+ * Static keys, one set per distinct `jwks` for every route and reload. The verified-token memo
+ * is shared by routes that verify alike and reuses a token only against the very key set
+ * object it was verified with: routes each building their own set from the same `jwks` would
+ * make every request through another route (or after a reload) verify the signature again.
+ * `close()` lets a reload that drops these keys retire the set (see `SharedState`).
+ */
+function sharedStaticKeys(jwks: NonNullable<JwtOptions["jwks"]>, env: PolicyEnv) {
+  return env.shared(`jwt-static-keys:${JSON.stringify(jwks)}`, () => ({
+    source: staticKeys(keySetFrom(jwks)),
+    close() {},
+  })).source;
+}
+
 function keySource(options: JwtOptions, env: PolicyEnv) {
-  if (options.jwks) return staticKeys(keySetFrom(options.jwks));
+  if (options.jwks) return sharedStaticKeys(options.jwks, env);
   const keysAt = options.jwksUri ?? options.issuer;
   if (new URL(keysAt).protocol === "http:" && !isLoopback(keysAt)) {
     env.logger.log("warn", "jwt policy fetches signing keys over plain http", {
