@@ -6,9 +6,21 @@ import { headerName, headerValue } from "./header_field_schemas.ts";
 import type { HeadersOptions } from "./headers.ts";
 import type { PolicyDefinition } from "./policy.ts";
 
+/**
+ * A value the policy sets: no control characters, and Latin-1 only. `Headers` refuses a
+ * character above U+00FF (`"€"`, `"✓"`), so such a value was accepted as config and then failed
+ * every request with a 500; it is a config error instead (send non-Latin-1 text encoded, e.g.
+ * percent- or RFC 8187-encoded).
+ */
+const settableValue = headerValue.refine(
+  (v) => !NON_LATIN1.test(v),
+  "must hold only Latin-1 characters (U+0000-U+00FF); encode other text",
+);
+const NON_LATIN1 = /[\u0100-\uffff]/; // any UTF-16 code unit above U+00FF, surrogates too
+
 const rules = z.strictObject({
-  add: z.record(headerName, headerValue).optional(),
-  set: z.record(headerName, headerValue).optional(),
+  add: z.record(headerName, settableValue).optional(),
+  set: z.record(headerName, settableValue).optional(),
   remove: z.array(headerName).optional(),
 });
 

@@ -29,7 +29,7 @@ export class ForwardedResolver {
       return { clientIp: peerIp, forwardedFor: peerIp, forwardedProto: proto, forwardedHost: host };
     }
     const incoming = headers.get("x-forwarded-for");
-    const chain = incoming ? incoming.split(",").map((s) => s.trim()).filter(Boolean) : [];
+    const chain = incoming ? incoming.split(",").map(addressOfEntry).filter(Boolean) : [];
     chain.push(peerIp);
     // The client is the right-most address that is not one of our proxies.
     let clientIp = chain[0];
@@ -46,4 +46,22 @@ export class ForwardedResolver {
       forwardedHost: headers.get("x-forwarded-host") ?? host,
     };
   }
+}
+
+/**
+ * An `X-Forwarded-For` entry as a bare address: some proxies (Azure Application Gateway, for
+ * one) append the client's port, as `203.0.113.7:4711` or `[2001:db8::1]:80`, which no CIDR
+ * or IP filter would match (the client IP would then be unparseable and fail closed).
+ */
+function addressOfEntry(entry: string): string {
+  const text = entry.trim();
+  if (text.startsWith("[")) {
+    const close = text.indexOf("]");
+    return close > 0 ? text.slice(1, close) : text;
+  }
+  const colon = text.indexOf(":");
+  // One colon after a dotted IPv4 address is a port; more colons make an IPv6 address.
+  return colon > 0 && colon === text.lastIndexOf(":") && text.includes(".")
+    ? text.slice(0, colon)
+    : text;
 }

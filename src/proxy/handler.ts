@@ -14,6 +14,7 @@ import type { RouteChain } from "../policies/chain.ts";
 import { RequestView, splitUrl, type UrlParts } from "../routing/request_view.ts";
 import type { RouteTable } from "../routing/route_table.ts";
 import type { ForwardedResolver } from "./forwarded.ts";
+import { withoutConnectionNamed } from "./hop_by_hop.ts";
 import { problem } from "./problem.ts";
 import { requestIdFrom } from "./request_id.ts";
 import type { ProxyState } from "./state.ts";
@@ -100,6 +101,9 @@ export function createProxyHandler(
             forwarded: view,
             trustedPeer: forwarded.trusts(peer),
             upstreamPath: url.query ? `${url.path}?${url.query}` : url.path,
+            // Fields the client named in Connection are its hop's only: gone before policies
+            // add their own (see withoutConnectionNamed).
+            requestHeaders: withoutConnectionNamed(req.headers),
             span,
           };
           res = await chains[match.route.config.index](req, info, state);

@@ -45,3 +45,35 @@ function isHopByHop(name: string): boolean {
 
 const HOP_BY_HOP_LENGTHS = new Uint8Array(32);
 for (const name of HOP_BY_HOP) HOP_BY_HOP_LENGTHS[name.length] = 1;
+
+/**
+ * The request's end-to-end header list when its `Connection` names fields of its own
+ * (`Connection: x-tenant`): a copy without them, whose `Connection` keeps only the standard
+ * tokens (`close`, `upgrade`, ...). `undefined` when there is nothing to remove (the usual case).
+ *
+ * Why a copy at the start, not a filter at the end: policies add fields to the outgoing list
+ * (a tenant, an authenticated user), and a filter applied when forwarding cannot tell those from
+ * the client's, so a client naming `x-tenant` in `Connection` had the gateway's own `x-tenant`
+ * removed before the upstream saw it. Dropped here, the client's copy is gone before any policy
+ * runs, and what policies set is forwarded.
+ */
+export function withoutConnectionNamed(headers: Headers): Headers | undefined {
+  const connection = headers.get("connection");
+  if (connection === null) return undefined;
+  const lower = connection.toLowerCase();
+  if (lower === "keep-alive" || lower === "close") return undefined;
+  const tokens = connectionTokens(connection);
+  const kept = tokens.filter((t) => t === "close" || t === "keep-alive" || HOP_BY_HOP.has(t));
+  if (kept.length === tokens.length) return undefined;
+  const copy = new Headers(headers);
+  for (const token of tokens) {
+    // `Headers.delete` throws for a name that is not a token (`Connection: a/b`), and no field
+    // with such a name can be in the list anyway.
+    if (!kept.includes(token) && FIELD_NAME.test(token)) copy.delete(token);
+  }
+  if (kept.length > 0) copy.set("connection", kept.join(", "));
+  else copy.delete("connection");
+  return copy;
+}
+
+const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;

@@ -69,3 +69,13 @@ Deno.test("a trust list that does not contain the peer still replaces the chain"
   assert.equal(seen["x-forwarded-for"], "127.0.0.1");
   assert.equal(seen["x-forwarded-proto"], "http");
 });
+
+Deno.test("X-Forwarded-For entries with a port are read as their address", async () => {
+  const { seen } = await upstreamHeaders(
+    { trust: { proxies: ["127.0.0.1/32", "10.0.0.0/8"] } },
+    { "x-forwarded-for": "[2001:db8::7]:443, 203.0.113.9:4711, 10.0.0.1:80" },
+  );
+  // 10.0.0.1 is a trusted proxy, so the client is the next address back, without its port.
+  assert.equal(seen["x-real-ip"], "203.0.113.9");
+  assert.equal(seen["x-forwarded-for"], "2001:db8::7, 203.0.113.9, 10.0.0.1, 127.0.0.1");
+});
