@@ -139,32 +139,34 @@ function isHost(host: string): boolean {
 }
 
 async function start(path: string, watch: boolean, io: CliIO): Promise<number> {
-  let gateway;
-  try {
-    gateway = await serveFile(path, { watch });
-  } catch (e) {
-    // An invalid config prints its issues; anything else (the port is taken, the access log
-    // cannot be opened) is one line, not a stack trace from an unhandled rejection.
-    io.err(
-      e instanceof ConfigError
-        ? e.message
-        : `cannot start ${path}: ${e instanceof Error ? `${e.name}: ${e.message}` : e}`,
-    );
-    return 1;
-  }
-  const stopped = Promise.withResolvers<void>();
-  let stopping = false;
-  const stop = () => {
-    if (stopping) return;
-    stopping = true;
-    gateway.close().then(() => stopped.resolve());
-  };
-  const reload = () => void gateway.reloadFile?.();
+  // The signal handlers go in before anything starts: a SIGTERM during start-up, or just after
+  // "ferry serving" is logged, must stop the gateway cleanly (exit 0), not kill the process
+  // with Deno's default action before a handler is in place.
+  const stopRequested = Promise.withResolvers<void>();
+  const stop = () => stopRequested.resolve();
+  let gateway: Awaited<ReturnType<typeof serveFile>> | undefined;
+  const reload = () => void gateway?.reloadFile?.();
   const signals: Deno.Signal[] = ["SIGTERM", "SIGINT"];
   for (const s of signals) Deno.addSignalListener(s, stop);
   Deno.addSignalListener("SIGHUP", reload);
-  await stopped.promise;
-  for (const s of signals) Deno.removeSignalListener(s, stop);
-  Deno.removeSignalListener("SIGHUP", reload);
-  return 0;
+  try {
+    try {
+      gateway = await serveFile(path, { watch });
+    } catch (e) {
+      // An invalid config prints its issues; anything else (the port is taken, the access log
+      // cannot be opened) is one line, not a stack trace from an unhandled rejection.
+      io.err(
+        e instanceof ConfigError
+          ? e.message
+          : `cannot start ${path}: ${e instanceof Error ? `${e.name}: ${e.message}` : e}`,
+      );
+      return 1;
+    }
+    await stopRequested.promise;
+    await gateway.close();
+    return 0;
+  } finally {
+    for (const s of signals) Deno.removeSignalListener(s, stop);
+    Deno.removeSignalListener("SIGHUP", reload);
+  }
 }

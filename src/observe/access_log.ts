@@ -75,7 +75,7 @@ export interface AccessLog {
   /** Writes what is queued; resolves when written. */
   flush(): Promise<void>;
   close(): Promise<void>;
-  /** Lines dropped because the queue was full. */
+  /** Lines dropped because the queue was full or their write failed. */
   readonly dropped: number;
 }
 
@@ -162,11 +162,13 @@ export class BatchedAccessLog implements AccessLog {
     this.#timerImmediate = false;
     if (this.#writing) return this.#writing.then(() => this.flush());
     if (this.#queue.length === 0) return Promise.resolve();
+    const lines = this.#queue.length;
     const batch = this.#queue.join("\n") + "\n";
     this.#queue = [];
     const writing = this.sink.write(encoder.encode(batch)).then(() => {}, () => {
-      // A failing sink (disk full, closed stdout) must not take requests down; count the loss.
-      this.dropped++;
+      // A failing sink (disk full, closed stdout) must not take requests down; count the loss,
+      // in lines like a full queue's, so the two add up to lines missing from the log.
+      this.dropped += lines;
     }).finally(() => this.#writing = undefined);
     this.#writing = writing;
     return writing;
@@ -188,11 +190,16 @@ function pick(entry: AccessEntry, fields: readonly AccessLogField[]): Partial<Ac
   return out;
 }
 
-/** Writes every byte: one `Deno.stdout.write` may take only part of them. */
-async function writeAllToStdout(bytes: Uint8Array): Promise<void> {
+/** Writes every byte to `to`: one `write` may take only part of them. */
+async function writeAll(
+  to: { write(p: Uint8Array): Promise<number> },
+  bytes: Uint8Array,
+): Promise<void> {
   let at = 0;
-  while (at < bytes.length) at += await Deno.stdout.write(bytes.subarray(at));
+  while (at < bytes.length) at += await to.write(bytes.subarray(at));
 }
+
+const writeAllToStdout = (bytes: Uint8Array) => writeAll(Deno.stdout, bytes);
 
 /** Opens the configured destination. */
 export async function openAccessLog(
@@ -208,9 +215,12 @@ export async function openAccessLog(
     );
   }
   const file = await Deno.open(to.file, { write: true, create: true, append: true });
-  const writer = file.writable.getWriter();
+  // Straight to the file, not through `file.writable`: that stream holds writes back until 64 KB
+  // are waiting or it closes (a quiet gateway's lines reached the file only at shutdown, and a
+  // crash lost them), and once one write fails it refuses every later one (a disk that filled
+  // up for a moment silenced the log until restart). Batches never overlap: one write at a time.
   return new BatchedAccessLog({
-    write: (bytes) => writer.write(bytes),
-    close: () => writer.close(),
+    write: (bytes) => writeAll(file, bytes),
+    close: () => Promise.resolve(file.close()),
   }, options);
 }

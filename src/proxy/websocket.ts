@@ -44,7 +44,34 @@ function wireCode(code: number): number | undefined {
   return sendableCloseCode(code) ? code : 1011;
 }
 
-/** Bridges the request's WebSocket to `target`; answers 502 when the upstream refuses. */
+/**
+ * Why `req` is not a WebSocket handshake the gateway can complete with the client (RFC 6455
+ * §4.2.1), or undefined when it is. `Deno.upgradeWebSocket` throws for these, and checked only
+ * there, after the upstream had already upgraded, they were a 500 that stranded the upstream
+ * socket.
+ */
+function handshakeProblem(req: Request): { status: number; detail: string } | undefined {
+  if (req.method !== "GET") {
+    return { status: 400, detail: `a WebSocket upgrade must be a GET, not ${req.method}` };
+  }
+  const connection = (req.headers.get("connection") ?? "").toLowerCase().split(",");
+  if (!connection.some((token) => token.trim() === "upgrade")) {
+    return { status: 400, detail: "a WebSocket upgrade needs Connection: Upgrade" };
+  }
+  if (!req.headers.get("sec-websocket-key")) {
+    return { status: 400, detail: "a WebSocket upgrade needs a Sec-WebSocket-Key" };
+  }
+  // §4.2.2: a version the server does not speak is answered 426 with the one it does.
+  if (req.headers.get("sec-websocket-version")?.trim() !== "13") {
+    return { status: 426, detail: "only WebSocket version 13 is supported" };
+  }
+  return undefined;
+}
+
+/**
+ * Bridges the request's WebSocket to `target`; answers 400 (426 for a version other than 13)
+ * when the client's handshake is malformed, and 502 when the upstream refuses.
+ */
 export async function bridgeWebSocket(
   req: Request,
   target: Target,
@@ -54,6 +81,16 @@ export async function bridgeWebSocket(
   state: ProxyState,
   live: LiveConnections,
 ): Promise<Response> {
+  const bad = handshakeProblem(req);
+  if (bad) {
+    return problem(
+      bad.status,
+      "bad-request",
+      bad.detail,
+      state.requestId,
+      bad.status === 426 ? { "sec-websocket-version": "13", "upgrade": "websocket" } : undefined,
+    );
+  }
   const protocols = (req.headers.get("sec-websocket-protocol") ?? "")
     .split(",").map((p) => p.trim()).filter(Boolean);
   let up: UpstreamWebSocket;
@@ -76,9 +113,20 @@ export async function bridgeWebSocket(
     );
   }
 
-  const { socket: down, response } = Deno.upgradeWebSocket(req, {
-    protocol: up.protocol || undefined,
-  });
+  let upgraded: { socket: WebSocket; response: Response };
+  try {
+    upgraded = Deno.upgradeWebSocket(req, { protocol: up.protocol || undefined });
+  } catch (e) {
+    // Whatever else Deno refuses to upgrade: the upstream side is already open, drop it.
+    up.abort();
+    return problem(
+      400,
+      "bad-request",
+      `not a WebSocket handshake: ${(e as Error).message}`,
+      state.requestId,
+    );
+  }
+  const { socket: down, response } = upgraded;
   down.binaryType = "arraybuffer";
   // Frames from the upstream can arrive before the client side is open: hold them until then,
   // and its close too (a server that greets and hangs up at once must still be heard).

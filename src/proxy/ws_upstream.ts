@@ -56,7 +56,7 @@ export class UpstreamWebSocket {
   #queued = 0;
 
   private constructor(
-    private readonly conn: Deno.TcpConn,
+    private readonly conn: Deno.Conn,
     /** The subprotocol the upstream chose, or `""`. */
     readonly protocol: string,
     leftover: Uint8Array,
@@ -78,32 +78,49 @@ export class UpstreamWebSocket {
     protocols: readonly string[],
     timeoutMs: number,
   ): Promise<UpstreamWebSocket> {
-    // One timer bounds connect and handshake; expiring closes the socket, which ends both.
-    let conn: Deno.TcpConn | undefined;
+    // One timer bounds connect and handshake; expiring aborts the connect (a host that drops
+    // SYNs would otherwise hold it for the OS's own minutes-long timeout) or closes the socket,
+    // which ends the handshake.
+    let conn: Deno.Conn | undefined;
     let expired = false;
+    const abort = new AbortController();
     const timer = setTimeout(() => {
       expired = true;
+      abort.abort();
       try {
         conn?.close();
       } catch {
         // already closed
       }
     }, timeoutMs);
+    let tcp: Deno.TcpConn;
     try {
-      conn = await Deno.connect({ hostname: target.hostname, port: target.port });
+      tcp = await Deno.connect({
+        hostname: target.hostname,
+        port: target.port,
+        signal: abort.signal,
+      });
     } catch (e) {
       clearTimeout(timer);
+      if (expired) throw new WebSocketUpgradeError("connect timed out");
       throw new WebSocketUpgradeError(`cannot connect: ${(e as Error).message}`);
     }
     if (expired) {
       clearTimeout(timer);
-      conn.close();
+      tcp.close();
       throw new WebSocketUpgradeError("connect timed out");
     }
     // Each message is one write of a whole frame: Nagle's algorithm would hold a small frame
     // that follows another until the upstream ACKs the first, up to its delayed-ACK time (~40 ms).
-    conn.setNoDelay(true);
+    tcp.setNoDelay(true);
+    conn = tcp;
     try {
+      // An https:// upstream gets TLS like every other request to it (the handshake runs with
+      // the first write, under the same timer): in plain text the upgrade, cookies and all,
+      // would go out in clear to a port that expects a ClientHello.
+      if (target.protocol === "https:") {
+        conn = await Deno.startTls(tcp, { hostname: target.hostname });
+      }
       const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
       let head = `GET ${path} HTTP/1.1\r\n`;
       for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
@@ -116,6 +133,14 @@ export class UpstreamWebSocket {
       if (status !== 101) throw new WebSocketUpgradeError(`upstream answered ${status}, not 101`);
       if (fields.get("sec-websocket-accept") !== await sha1Base64(key + GUID)) {
         throw new WebSocketUpgradeError("upstream sent a wrong Sec-WebSocket-Accept");
+      }
+      // §4.1: an extension the client did not ask for fails the handshake. Ferry offers none,
+      // and accepted, one like permessage-deflate would only fail the bridge at the first frame.
+      const extensions = fields.get("sec-websocket-extensions");
+      if (extensions) {
+        throw new WebSocketUpgradeError(
+          `upstream chose an extension nobody offered: ${extensions}`,
+        );
       }
       const protocol = fields.get("sec-websocket-protocol") ?? "";
       if (protocol && !protocols.includes(protocol)) {
@@ -155,6 +180,11 @@ export class UpstreamWebSocket {
     // An upstream that never answers (hung, or its host gone without a FIN) would otherwise
     // keep the connection and the bridge open for as long as the process lives.
     this.#closeTimer = setTimeout(() => this.#finish(code, reason), this.closeTimeoutMs);
+  }
+
+  /** Drops the connection without a closing handshake (nothing was ever relayed on it). */
+  abort(): void {
+    this.#finish(1006, "");
   }
 
   #frame(opcode: number, payload: Uint8Array): void {

@@ -61,7 +61,12 @@ export interface GatewayHandle extends Gateway {
   readonly demoUrl?: string;
   /** Reloads the config file (for gateways started from a file). */
   reloadFile?(): Promise<ReloadOutcome>;
-  /** Stops accepting, drains in-flight requests (bounded by the drain timeout), releases all. */
+  /**
+   * Stops accepting, drains in-flight requests (bounded by the drain timeout), releases all.
+   * Resolves even when a stalled client keeps a request open past the drain timeout (and 2 s
+   * of grace for the admin and demo listeners): that connection is left to end on its own,
+   * and `ferry start` exits anyway.
+   */
   close(): Promise<void>;
 }
 
@@ -249,7 +254,18 @@ async function serve(
         await core.close();
         await settleWithin(server.finished, 2_000);
       }
-      await Promise.all([admin?.shutdown(), demo?.shutdown()]);
+      // A graceful shutdown waits for every request to finish, and a client that never sends
+      // the rest of a request body (to `/reload`, or to the demo's echo) never lets one finish:
+      // the side listeners get a bounded grace too, or SIGTERM would never end the process.
+      const sidesClosed = await settleWithin(
+        Promise.all([admin?.shutdown(), demo?.shutdown()]),
+        SIDE_LISTENER_GRACE_MS,
+      );
+      if (!sidesClosed) {
+        logger.log("warn", "admin or demo listener still had open requests; leaving them", {
+          graceMs: SIDE_LISTENER_GRACE_MS,
+        });
+      }
       await core.close();
       logger.log("info", "ferry stopped", { drained });
     })();
@@ -262,6 +278,12 @@ async function serve(
     close,
   });
 }
+
+/**
+ * How long `close()` waits for the admin and demo listeners once the proxy listener has drained.
+ * Their requests are short; one still open after this is a client that stalled.
+ */
+const SIDE_LISTENER_GRACE_MS = 2_000;
 
 function urlOf(addr: Deno.NetAddr): string {
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;

@@ -81,9 +81,21 @@ async function refused(options: RewriteConfig, re: RegExp): Promise<void> {
 Deno.test("replacements a request line cannot carry are config errors", async () => {
   const replacement = (text: string) => ({ regex: { pattern: "^/(.*)$", replacement: text } });
   // CR/LF would split the request head; a "#" cut the target short at the upstream (the
-  // client's query went with it); non-ASCII cannot be written at all.
-  for (const bad of ["/v2/$1\r\nx-injected: 1", "/v2/$1#frag", "/café/$1", "/v2\t/$1", "/\u2603"]) {
-    await refused(replacement(bad), /replacement.*must not hold "#", control or non-ASCII/s);
+  // client's query went with it); a space or non-ASCII cannot be written at all.
+  for (
+    const bad of [
+      "/v2/$1\r\nx-injected: 1",
+      "/v2/$1#frag",
+      "/café/$1",
+      "/v2\t/$1",
+      "/\u2603",
+      "/a b",
+    ]
+  ) {
+    await refused(
+      replacement(bad),
+      /replacement.*must not hold "#", spaces, control or non-ASCII/s,
+    );
   }
 });
 
