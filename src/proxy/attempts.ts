@@ -126,7 +126,7 @@ export async function sendWithRetries(
     if (res !== undefined) {
       resilience.answered(target, now, admission, res.status);
       if (res.status < 500 || attempt >= maxRetries || !retriesStatus(rules, res.status)) {
-        return answer(res, target);
+        return new Answered(res, target);
       }
     } else {
       const kind = error instanceof UpstreamError ? error.kind : undefined;
@@ -196,35 +196,8 @@ function answerOr(
   error: unknown,
   timeouts: ExchangeTimeouts,
   upstream: UpstreamRuntime,
-): Answered | Promise<Answered> | AttemptFailure {
-  return res ? answer(res, target) : failure(error, timeouts, upstream);
-}
-
-/**
- * The answer for the client. A status that carries no content (204, 205, 304) goes out without a
- * body whatever the upstream sent after its head, so a streamed body is given up here: nobody
- * would ever read or cancel it, and it would keep its target counted busy and its upstream
- * connection open for good. (The HTTP/1.1 client reads none for 204 and 304, but a 205 with a
- * body still streaming reached the client's response, which drops it.) Synchronous in the
- * common case: the success path pays no extra promise.
- */
-function answer(res: InboundResponse, target: Target): Answered | Promise<Answered> {
-  const status = res.status;
-  if ((status === 204 || status === 205 || status === 304) && res.body instanceof ReadableStream) {
-    return withoutBody(res, res.body, target);
-  }
-  return new Answered(res, target);
-}
-
-async function withoutBody(
-  res: InboundResponse,
-  body: ReadableStream<Uint8Array>,
-  target: Target,
-): Promise<Answered> {
-  // The stream held its target busy (see the send above); it ends here.
-  target.inflight--;
-  await body.cancel().catch(() => {});
-  return new Answered({ ...res, body: null }, target);
+): Answered | AttemptFailure {
+  return res ? new Answered(res, target) : failure(error, timeouts, upstream);
 }
 
 function failure(
