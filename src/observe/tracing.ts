@@ -42,8 +42,11 @@ export interface DirectTracer {
 
 /** What a trace pipeline Ferry installed itself offers the gateway (see `tracing_setup.ts`). */
 export interface TracePipeline {
-  /** Exports every span ended so far; resolves when done. */
-  forceFlush(): Promise<void>;
+  /**
+   * Exports every span ended so far; resolves when done. `retries: false` sends each batch once
+   * (see `BatchSpanExporter.forceFlush`).
+   */
+  forceFlush(options?: { retries?: boolean }): Promise<void>;
   /** What became of the spans ended so far. */
   readonly exporter: { exported: number; dropped: number; failedSpans: number };
   /** The pipeline's tracer, called directly on the request path (see {@link Tracing}). */
@@ -70,9 +73,13 @@ export class Tracing {
     this.#direct = pipeline?.tracer;
   }
 
-  /** Exports what Ferry's own pipeline holds (Deno's exporter flushes itself at exit). */
+  /**
+   * Exports what Ferry's own pipeline holds (Deno's exporter flushes itself at exit). This is
+   * the closing gateway's last flush: a batch the collector fails is not retried, so a collector
+   * that is down costs the shutdown one attempt, not the export timeout.
+   */
   flush(): Promise<void> {
-    return this.pipeline?.forceFlush() ?? Promise.resolve();
+    return this.pipeline?.forceFlush({ retries: false }) ?? Promise.resolve();
   }
 
   /**

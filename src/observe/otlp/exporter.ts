@@ -26,7 +26,12 @@ import {
 import { FetchClient } from "../../upstream/fetch_client.ts";
 import { Http1Client } from "../../upstream/http1/client.ts";
 import type { OtlpKeyValue } from "./encode.ts";
-import { DEFAULT_RETRY_BACKOFF, type RetryBackoff, retryDelayMs } from "./retry_policy.ts";
+import {
+  backoffDelayMs,
+  DEFAULT_RETRY_BACKOFF,
+  type RetryBackoff,
+  retryDelayMs,
+} from "./retry_policy.ts";
 import {
   type OtlpProtocol,
   type SpanBatch,
@@ -52,7 +57,7 @@ export interface BatchSpanExporterOptions {
   scheduledDelayMs?: number;
   /** Bound on one export, its retries included. Default 10000. */
   exportTimeoutMs?: number;
-  /** Waits between attempts after a retryable answer (429, 502, 503, 504). */
+  /** Waits between attempts after a retryable answer (429, 502, 503, 504) or a failed connection. */
   retryBackoff?: RetryBackoff;
 }
 
@@ -126,6 +131,8 @@ export class BatchSpanExporter implements EndedSpanSink {
   #exporting = false;
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
   #shutDown = false;
+  /** Spans up to this count were asked for by a flush without retries (see forceFlush). */
+  #noRetriesUpTo = 0;
   #stopping: Promise<void> | undefined = undefined;
   #waiters: FlushWaiter[] = [];
 
@@ -223,9 +230,18 @@ export class BatchSpanExporter implements EndedSpanSink {
     else if (this.#timer === undefined) this.#armTimer();
   }
 
-  /** Exports everything queued now, in batches; resolves once each batch was attempted. */
-  forceFlush(): Promise<void> {
+  /**
+   * Exports everything queued now, in batches; resolves once each batch was attempted. With
+   * `retries: false` (a gateway's last flush, at close) a batch of the flush that fails is not
+   * sent again, and one already waiting for a retry is counted failed at once: an orchestrator's
+   * grace period should not go to a collector that is down.
+   */
+  forceFlush(options?: { retries?: boolean }): Promise<void> {
     const target = this.#taken + this.#queued;
+    if (options?.retries === false) {
+      if (target > this.#noRetriesUpTo) this.#noRetriesUpTo = target;
+      this.#endPause?.();
+    }
     if (target <= this.#settled) return Promise.resolve();
     return new Promise((resolve) => {
       this.#waiters.push({ target, resolve });
@@ -246,8 +262,8 @@ export class BatchSpanExporter implements EndedSpanSink {
     this.#clearTimer();
     const flushed = this.forceFlush();
     this.#shutDown = true;
-    // A batch waiting to be retried goes once more now, not after its wait: shutting down
-    // must not wait out a collector's Retry-After.
+    // A batch waiting to be retried is counted failed now: shutting down must not wait out a
+    // collector's Retry-After or backoff.
     this.#endPause?.();
     await flushed;
     this.#client.close();
@@ -319,6 +335,8 @@ export class BatchSpanExporter implements EndedSpanSink {
    */
   async #send(batch: SpanBatch): Promise<boolean> {
     const spans = batch.count;
+    // Spans counted before this batch: a flush without retries up to past it covers it.
+    const before = this.#taken - spans;
     const started = performance.now();
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), this.#exportTimeoutMs);
@@ -337,6 +355,12 @@ export class BatchSpanExporter implements EndedSpanSink {
             signal: abort.signal,
           }, this.#timeouts);
         } catch {
+          // No answer: the connection failed (refused, reset, closed early; worth another try)
+          // or the export timeout aborted it (which no retry can fit in).
+          const delay = abort.signal.aborted
+            ? undefined
+            : backoffDelayMs(attempt, this.#retryBackoff);
+          if (await this.#waitToRetry(delay, started, before)) continue;
           this.#failed(spans);
           return false;
         }
@@ -345,20 +369,15 @@ export class BatchSpanExporter implements EndedSpanSink {
           this.#exported += spans;
           return true;
         }
-        const delay = this.#shutDown ? undefined : retryDelayMs(
+        const delay = retryDelayMs(
           response.status,
           headerValue(response.headers, "retry-after"),
           attempt,
           this.#retryBackoff,
         );
-        if (
-          delay === undefined || performance.now() - started + delay >= this.#exportTimeoutMs ||
-          !await this.#pause(delay)
-        ) {
-          this.#failed(spans);
-          return true;
-        }
-        this.#retries++;
+        if (await this.#waitToRetry(delay, started, before)) continue;
+        this.#failed(spans);
+        return true;
       }
     } catch {
       // Only encoding can get here (a span that passed `add` and then failed to serialise).
@@ -368,6 +387,28 @@ export class BatchSpanExporter implements EndedSpanSink {
       batch.release();
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * Waits `delay` before another attempt of an export begun at `started`, whose batch follows
+   * the first `before` spans, and counts the retry. False, at once, when there is no retry to
+   * make: `delay` is undefined, the exporter is shutting down, a flush without retries covers the
+   * batch, or the wait would end past the export timeout. False too when shutdown or such a
+   * flush ends the wait.
+   */
+  async #waitToRetry(
+    delay: number | undefined,
+    started: number,
+    before: number,
+  ): Promise<boolean> {
+    if (
+      delay === undefined || this.#shutDown || this.#noRetriesUpTo > before ||
+      performance.now() - started + delay >= this.#exportTimeoutMs || !await this.#pause(delay)
+    ) {
+      return false;
+    }
+    this.#retries++;
+    return true;
   }
 
   /** Waits `ms`; false when shutdown ended the wait early. */

@@ -27,7 +27,7 @@ export interface OtlpTracing {
    */
   readonly registered: { tracerProvider: boolean; propagator: boolean; contextManager: boolean };
   /** Exports every span ended so far. */
-  forceFlush(): Promise<void>;
+  forceFlush(options?: { retries?: boolean }): Promise<void>;
   /** Exports what is queued and stops exporting (later spans are dropped and counted). */
   shutdown(): Promise<void>;
 }
@@ -63,7 +63,7 @@ export function installOtlpTracing(settings: OtlpTraceSettings): OtlpTracing {
     provider,
     tracer: provider.ferryTracer("ferry"),
     registered,
-    forceFlush: () => exporter.forceFlush(),
+    forceFlush: (options) => exporter.forceFlush(options),
     shutdown: () => exporter.shutdown(),
   };
   return installed;

@@ -1,7 +1,9 @@
 /**
- * When a refused OTLP export is worth sending again, and after how long. The OTLP/HTTP spec names
+ * When a failed OTLP export is worth sending again, and after how long. The OTLP/HTTP spec names
  * 429, 502, 503 and 504 as retryable: the collector is overloaded or restarting, and the same
- * batch is likely taken a moment later. A `Retry-After` the collector sends is honoured;
+ * batch is likely taken a moment later. So is an export that got no answer because the connection
+ * failed (refused, reset, closed before the answer): a collector being restarted or rescheduled
+ * refuses connections for a few seconds, and the spec's exporters retry those too. A `Retry-After` the collector sends is honoured;
  * otherwise the wait doubles from attempt to attempt, with jitter so that many gateways refused
  * together do not come back together. Every other status means the batch itself was refused
  * (400: malformed, 401/403: credentials, 413: too large), and sending it again changes nothing.
@@ -34,6 +36,19 @@ export function retryDelayMs(
   if (!RETRYABLE.has(status)) return undefined;
   const told = retryAfterMs(retryAfter, Date.now());
   if (told !== undefined) return told;
+  return backoffDelayMs(attempt, backoff, random);
+}
+
+/**
+ * The wait before attempt number `attempt + 1` when attempt `attempt` (0 for the first) got no
+ * answer, or any retryable answer without a `Retry-After`: doubling from `initialMs` up to
+ * `maxMs`, with at most half taken off by jitter.
+ */
+export function backoffDelayMs(
+  attempt: number,
+  backoff: RetryBackoff,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(backoff.maxMs, backoff.initialMs * 2 ** attempt);
   return ceiling * (0.5 + random() * 0.5);
 }

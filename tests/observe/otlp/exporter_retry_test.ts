@@ -156,3 +156,129 @@ Deno.test("the backoff doubles per attempt up to its cap, with at most half take
   assert.equal(retryDelayMs(500, undefined, 0, backoff, low), undefined);
   assert.equal(retryDelayMs(404, "1", 0, backoff, low), undefined);
 });
+
+/**
+ * A collector whose first `drops` connections are closed as soon as they are accepted (what a
+ * collector going down mid-restart does), and whose later ones answer 200. Counts connections.
+ */
+function droppingCollector(drops: number) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  let connections = 0;
+  let accepted!: () => void;
+  const first = new Promise<void>((resolve) => accepted = resolve);
+  const served = (async () => {
+    for await (const conn of listener) {
+      connections++;
+      accepted();
+      if (connections <= drops) {
+        conn.close();
+        continue;
+      }
+      void answerOk(conn);
+    }
+  })();
+  return {
+    endpoint: `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
+    /** Resolves when the first connection was accepted. */
+    first,
+    get connections() {
+      return connections;
+    },
+    async close() {
+      listener.close();
+      await served;
+    },
+  };
+}
+
+/** Reads one request (head and Content-Length body) and answers 200, closing the connection. */
+async function answerOk(conn: Deno.Conn): Promise<void> {
+  const buffer = new Uint8Array(1 << 20);
+  let read = 0;
+  try {
+    for (;;) {
+      const n = await conn.read(buffer.subarray(read));
+      if (n === null) return;
+      read += n;
+      const text = new TextDecoder().decode(buffer.subarray(0, read));
+      const end = text.indexOf("\r\n\r\n");
+      if (end < 0) continue;
+      const length = Number(/content-length:\s*(\d+)/i.exec(text.slice(0, end))?.[1] ?? 0);
+      if (read >= end + 4 + length) break;
+    }
+    await conn.write(
+      new TextEncoder().encode(
+        "HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+      ),
+    );
+  } finally {
+    conn.close();
+  }
+}
+
+Deno.test("a connection the collector drops before answering is retried, and the batch gets through", async () => {
+  const collector = droppingCollector(2);
+  try {
+    const { exporter, provider } = pipeline(collector.endpoint, undefined, QUICK);
+    const tracer = provider.getTracer("ferry");
+    for (let i = 0; i < 3; i++) tracer.startSpan(`s${i}`, {}, ROOT_CONTEXT).end();
+    await exporter.forceFlush();
+    assert.equal(collector.connections, 3);
+    assert.equal(exporter.retries, 2);
+    assert.equal(exporter.exported, 3);
+    assert.equal(exporter.failedSpans, 0);
+    await exporter.shutdown();
+  } finally {
+    await collector.close();
+  }
+});
+
+Deno.test("while shutting down, a failed connection is not retried", async () => {
+  const collector = droppingCollector(1);
+  try {
+    const { exporter, provider } = pipeline(collector.endpoint, undefined, QUICK);
+    provider.getTracer("ferry").startSpan("s", {}, ROOT_CONTEXT).end();
+    await exporter.shutdown();
+    assert.equal(collector.connections, 1);
+    assert.equal(exporter.retries, 0);
+    assert.equal(exporter.failedSpans, 1);
+  } finally {
+    await collector.close();
+  }
+});
+
+Deno.test("a flush without retries (the gateway's last) sends each batch once", async () => {
+  const collector = droppingCollector(1);
+  try {
+    const { exporter, provider } = pipeline(collector.endpoint, undefined, QUICK);
+    provider.getTracer("ferry").startSpan("s", {}, ROOT_CONTEXT).end();
+    await exporter.forceFlush({ retries: false });
+    assert.equal(collector.connections, 1);
+    assert.equal(exporter.retries, 0);
+    assert.equal(exporter.failedSpans, 1);
+    await exporter.shutdown();
+  } finally {
+    await collector.close();
+  }
+});
+
+Deno.test("a flush without retries ends a wait for a retry: the batch is not sent again", async () => {
+  const collector = droppingCollector(1);
+  try {
+    // The first retry would come 4-8 s after the dropped connection, well within the timeout.
+    const { exporter, provider } = pipeline(collector.endpoint, undefined, {
+      retryBackoff: { initialMs: 8_000, maxMs: 8_000 },
+      exportTimeoutMs: 60_000,
+      maxExportBatchSize: 1,
+    });
+    provider.getTracer("ferry").startSpan("s", {}, ROOT_CONTEXT).end(); // a full batch: sent now
+    await collector.first;
+    await exporter.forceFlush({ retries: false });
+    assert.equal(collector.connections, 1);
+    assert.equal(exporter.retries, 0);
+    assert.equal(exporter.failedSpans, 1);
+    await exporter.shutdown();
+  } finally {
+    await collector.close();
+  }
+});

@@ -137,10 +137,14 @@ Deno.test(
   }),
 );
 
-Deno.test("an export to a closed port counts a failure, drops the batch and does not throw", async () => {
-  const { exporter, provider } = pipeline(closedPortEndpoint());
+Deno.test("an export to a closed port is retried until the export timeout, then counted failed", async () => {
+  const { exporter, provider } = pipeline(closedPortEndpoint(), undefined, {
+    exportTimeoutMs: 200,
+    retryBackoff: { initialMs: 5, maxMs: 20 },
+  });
   endSpans(provider.getTracer("ferry"), 3);
   await exporter.forceFlush();
+  assert.ok(exporter.retries >= 1, `${exporter.retries} retries`);
   assert.equal(exporter.failedExports, 1);
   assert.equal(exporter.failedSpans, 3);
   assert.equal(exporter.exported, 0);
