@@ -25,6 +25,40 @@ export function isJsonContentType(contentType: string | null | undefined): boole
     /^[a-z]+\/(?:[^;]*\+)?json\s*(?:;|$)/i.test(contentType.trim());
 }
 
+/**
+ * Keeps every number as the upstream wrote it. Parsed into a double, 9007199254740993 and
+ * 9007199254740992 are the same value, so two answers with different 64-bit ids (database keys,
+ * snowflake ids) would hash alike and count as a match.
+ */
+function exactNumbers(_key: string, value: unknown, context?: { source?: string }): unknown {
+  return typeof value === "number" && context?.source !== undefined
+    ? (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON(context.source)
+    : value;
+}
+
+/**
+ * Sixteen digits and dots in a row (the only way a number can hold more than the 15 significant
+ * digits every double keeps exactly), or a three-digit exponent (one past a double's range
+ * becomes Infinity or 0). Without either, two different numbers stay different as doubles, and
+ * the plain parse (about twice as fast as one with a reviver) is exact enough.
+ */
+const MAY_LOSE_DIGITS = /\d[\d.]{15}|\d[eE][+-]?\d{3}/;
+
+/**
+ * Parses, with numbers kept exact when precision could be lost. The reviver walks the value by
+ * recursion, so JSON nested a few thousand deep overflows the stack there (a plain parse does
+ * not): such a body is parsed plainly rather than not stripped at all.
+ */
+function parseExactly(text: string): unknown {
+  if (!MAY_LOSE_DIGITS.test(text)) return JSON.parse(text);
+  try {
+    return JSON.parse(text, exactNumbers);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    return JSON.parse(text);
+  }
+}
+
 export class BodyDigest {
   readonly #hash: Hash = createHash("sha256");
   #bytes = 0;
@@ -54,7 +88,7 @@ export class BodyDigest {
     if (this.#kept === null) return { sha256: raw, bytes, jsonStripped: false };
     let text: string;
     try {
-      const value = JSON.parse(new TextDecoder().decode(concatBytes(this.#kept, bytes)));
+      const value = parseExactly(new TextDecoder().decode(concatBytes(this.#kept, bytes)));
       text = JSON.stringify(removeJsonFields(value, this.stripPaths));
     } catch {
       // Says JSON, is not (or is too odd to rebuild): compare as is. Never throw from here: the

@@ -4,6 +4,9 @@
  * meets an array applies to every element: `items.id` removes `id` from each item.
  */
 
+const isRawJson = (value: object): boolean =>
+  (JSON as unknown as { isRawJSON(value: unknown): boolean }).isRawJSON(value);
+
 /** Paths split once, when a snapshot is built. */
 export type JsonPaths = readonly (readonly string[])[];
 
@@ -30,7 +33,8 @@ function remove(root: unknown, path: readonly string[]): void {
       for (const item of value) pending.push({ value: item, at });
       continue;
     }
-    if (typeof value !== "object" || value === null) continue;
+    // A number kept exactly (`JSON.rawJSON`, see body_digest.ts) is an object too, not a record.
+    if (typeof value !== "object" || value === null || isRawJson(value)) continue;
     const record = value as Record<string, unknown>;
     const key = path[at];
     if (!Object.hasOwn(record, key)) continue;

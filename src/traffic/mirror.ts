@@ -97,21 +97,12 @@ async function mirrored(
     m.state.count("dropped");
     return terminal(req, proxy);
   }
-  const slot = admitToShadow(m.shadow, req, proxy);
-  if (typeof slot === "string") {
-    // The shadow is known to be failing: as cheap as a drop, so a dead shadow costs little.
-    m.state.release();
-    m.state.failed(slot, proxy.requestId, undefined);
-    if (m.comparer) m.state.compared("error");
-    return terminal(req, proxy);
-  }
   let body: Uint8Array<ArrayBuffer> | null = null;
   let primaryReq = req;
   if (plan === "buffer") {
     try {
       body = new Uint8Array(await req.arrayBuffer());
     } catch {
-      m.shadow.resilience.released(slot.admission);
       m.state.release();
       m.state.count("skipped");
       return problem(400, "bad-request", "the request body ended early", proxy.requestId);
@@ -119,13 +110,24 @@ async function mirrored(
     try {
       primaryReq = new Request(req.url, { method: req.method, headers: req.headers, body });
     } catch (error) {
-      // Whatever refused it, the slot and the shadow's admission were taken: give them back,
-      // or each such request would shrink the route's mirror capacity for good.
-      m.shadow.resilience.released(slot.admission);
+      // Whatever refused it, the slot was taken: give it back, or each such request would
+      // shrink the route's mirror capacity for good.
       m.state.release();
       m.state.count("skipped");
       throw error;
     }
+  }
+  // The shadow is asked only once the body is in hand. Its circuit breaker's admission may be
+  // one of the few half-open probes, and the shadow is often the next version that real traffic
+  // reaches too: taken before a slow client's upload, that probe would be held for as long as
+  // the client takes, refusing everyone else's requests to that upstream with 503 meanwhile.
+  const slot = admitToShadow(m.shadow, req, proxy);
+  if (typeof slot === "string") {
+    // The shadow is known to be failing: nothing is sent, so a dead shadow costs little.
+    m.state.release();
+    m.state.failed(slot, proxy.requestId, undefined);
+    if (m.comparer) m.state.compared("error");
+    return terminal(primaryReq, proxy);
   }
   const mirrorRequestId = generateRequestId();
   const lifetime = new MirrorLifetime(m.shadow.timeouts.totalMs);
