@@ -168,6 +168,8 @@ export async function serveFile(
   path: string,
   options: FileGatewayOptions = {},
 ): Promise<GatewayHandle> {
+  // Before the load reads the files, as on every reload: see `ConfigReloader.primed`.
+  const beforeLoad = await ConfigReloader.fingerprintBeforeLoad(path);
   const loaded = await loadConfigFile(path, importInWorker);
   if (!loaded.ok) {
     throw new ConfigError(
@@ -182,7 +184,7 @@ export async function serveFile(
     });
   }
   const reloader = new ConfigReloader(path, core);
-  await reloader.primed();
+  await reloader.primed(beforeLoad);
   if (options.watch !== false) await reloader.watch();
   return serve(core, { ...options, source: path }, reloader);
 }

@@ -109,7 +109,13 @@ export class GatewayCore {
     // Loading took time: the gateway may have closed meanwhile, and must not grow again.
     if (this.#closed) throw new GatewayClosedError();
     const version = (previous?.version ?? 0) + 1;
-    const accessLog = await this.#accessLogFor(config);
+    // Opened, not yet installed: until the build succeeds, the served config keeps its own log.
+    const { log: accessLog, fresh: freshLog } = await this.#accessLogFor(config);
+    if (this.#closed) {
+      // `close()` ran while the log opened: nobody would ever close this one.
+      if (freshLog) await accessLog.close();
+      throw new GatewayClosedError();
+    }
     const services: SnapshotServices = {
       upstreams: this.upstreams,
       live: this.live,
@@ -135,6 +141,8 @@ export class GatewayCore {
     try {
       next = buildSnapshot(config, { version, hash, source, loadedAt: new Date() }, services);
     } catch (error) {
+      // The old config keeps serving, and keeps writing to its own log; the new one is unused.
+      if (freshLog) await accessLog.close();
       await this.shared.abandonBuild();
       // Upstreams the failed build created serve nothing: close them now (the snapshot that
       // keeps serving, if any, still has its own).
@@ -148,6 +156,7 @@ export class GatewayCore {
     }
     this.#appliedKey = key;
     this.lastLoad = { at: new Date().toISOString(), result: "success" };
+    if (freshLog) this.#installAccessLog(accessLog, config);
     this.#snapshot = next; // the swap: one reference, taken by each request as it arrives
     // Only now: had the build failed, the previous snapshot's routes would still be served.
     this.mirrors.retainOnly(new Set(config.routes.filter((r) => r.mirror).map((r) => r.name)));
@@ -214,13 +223,18 @@ export class GatewayCore {
     this.metrics.close();
   }
 
-  async #accessLogFor(config: NormalizedConfig): Promise<AccessLog> {
-    const key = JSON.stringify(config.accessLog);
-    if (this.#accessLog && key === this.#accessLogKey) return this.#accessLog;
-    const previous = this.#accessLog;
-    let opened: AccessLog;
+  /**
+   * The access log `config` asks for: the one in use when its settings did not change, else a
+   * newly opened one (`fresh`) that {@link #installAccessLog} makes current once the config's
+   * snapshot has been built. Opening changes nothing: a build that fails after it must leave
+   * the served config writing to its own log.
+   */
+  async #accessLogFor(config: NormalizedConfig): Promise<{ log: AccessLog; fresh: boolean }> {
+    if (this.#accessLog && accessLogKey(config) === this.#accessLogKey) {
+      return { log: this.#accessLog, fresh: false };
+    }
     try {
-      opened = await openAccessLog(config.accessLog.to, config.accessLog);
+      return { log: await openAccessLog(config.accessLog.to, config.accessLog), fresh: true };
     } catch (error) {
       // A folder that does not exist, no write permission: a config error like any other, named
       // at its path, at start as on reload (the old log, if any, stays in use).
@@ -232,10 +246,15 @@ export class GatewayCore {
         `error   accessLog.to: ${message}`,
       );
     }
-    this.#accessLog = opened;
-    this.#accessLogKey = key;
+  }
+
+  /** Makes `log` current; the one it replaces closes after the grace period, when the old
+   * snapshot's in-flight requests have written their lines. */
+  #installAccessLog(log: AccessLog, config: NormalizedConfig): void {
+    const previous = this.#accessLog;
+    this.#accessLog = log;
+    this.#accessLogKey = accessLogKey(config);
     if (previous) this.#later(config.reload.streamGraceMs, () => previous.close());
-    return this.#accessLog;
   }
 
   /** Closes what a reload retired, after the grace period. Kept out of `apply`'s scope, so
@@ -256,4 +275,8 @@ export class GatewayCore {
     }, ms);
     this.#deferred.set(timer, action);
   }
+}
+
+function accessLogKey(config: NormalizedConfig): string {
+  return JSON.stringify(config.accessLog);
 }

@@ -69,11 +69,17 @@ export class ConfigReloader {
     return this.#again;
   }
 
-  /** Starts watching the config's folder and those of its local imports. */
+  /**
+   * Starts watching the config's folder and those of its local imports, then checks the files
+   * once: a save made before the watch began sent no event, and would wait for the next one.
+   * The check compares against {@link primed}'s fingerprint, read before the first load, so it
+   * is skipped (a fingerprint, no load) when nothing was saved since.
+   */
   async watch(): Promise<void> {
     this.#watching = true;
     if (!this.#files.length) this.#files = await localImports(this.path);
     await this.#rewatch(this.#files);
+    await this.reload("file");
   }
 
   /**
@@ -187,9 +193,24 @@ export class ConfigReloader {
     }
   }
 
-  /** Seeds the fingerprint from the initial load, so the first no-op event is skipped. */
-  async primed(): Promise<void> {
+  /**
+   * The fingerprint to seed {@link primed} with, read before the first load of `path` reads the
+   * files: the order every reload keeps (fingerprint, then load).
+   */
+  static async fingerprintBeforeLoad(path: string): Promise<string> {
+    return await contentFingerprint(await localImports(resolve(path)));
+  }
+
+  /**
+   * Seeds the fingerprint, so that the first no-op event is skipped, with `beforeLoad` from
+   * {@link fingerprintBeforeLoad}. Read now, after the load, it would take a save made since the
+   * load for what is being served, and that save would never be loaded. Read before, such a
+   * save differs from it, and the check {@link watch} makes (or the next event) loads it. When
+   * the config names custom policy modules, the watched files are more than the fingerprint
+   * covered, so that check loads the file once more (and applies nothing if nothing changed).
+   */
+  async primed(beforeLoad: string): Promise<void> {
     await this.#watchFilesOf(this.core.snapshot.config);
-    this.#fingerprint = await contentFingerprint(this.#files);
+    this.#fingerprint = beforeLoad;
   }
 }
