@@ -6,6 +6,7 @@
  */
 import { parentPort } from "node:worker_threads";
 import { importDefaultExport, type ImportOutcome } from "./import_module.ts";
+import { findNonPlainValue, nonPlainFileMessage } from "./plain_data.ts";
 
 /** What the loader asks: the config's absolute path and the query that makes it fresh. */
 export interface LoadRequest {
@@ -21,8 +22,10 @@ port.on("message", async (request: LoadRequest) => {
   try {
     port.postMessage(outcome);
   } catch (error) {
-    // Functions, class instances with methods and the like cannot leave the Worker.
-    const answer: ImportOutcome = {
+    // Functions, symbols and the like cannot leave the Worker. The clone error names no place
+    // (and quotes a function's whole source), so find the value and say where it is.
+    const found = outcome.ok ? findNonPlainValue(outcome.value) : undefined;
+    const answer: ImportOutcome = found ? { ok: false, message: nonPlainFileMessage(found) } : {
       ok: false,
       message: `the config must be plain data (objects, arrays, strings, numbers, booleans): ${
         error instanceof Error ? error.message : String(error)

@@ -35,6 +35,17 @@ function quoted(text: string): string {
 }
 
 /**
+ * A URL's user name and password replaced by "***": messages about a URL that holds
+ * credentials must not print them (the user name may itself be a token).
+ */
+function withoutUserinfo(text: string): string {
+  return text
+    .replace(/^(\s*[a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, "$1***@")
+    // Without a scheme, only the unmistakable "user:password@host" (an e-mail address stays).
+    .replace(/^(\s*)[^\s/?#@:]*:[^\s/?#@]*@/, "$1***@");
+}
+
+/**
  * A short, safe rendering of a found value for "got …" in messages. Never throws, whatever the
  * value is (cyclic, a function, a getter that throws), because bad input must not crash us.
  */
@@ -51,10 +62,12 @@ export function describeValue(value: unknown): string {
     case "number":
     case "boolean":
       return String(value);
-    case "string":
-      return value.length > PREVIEW_LIMIT
-        ? `${quoted(value.slice(0, PREVIEW_LIMIT))}…`
-        : quoted(value);
+    case "string": {
+      const text = withoutUserinfo(value);
+      return text.length > PREVIEW_LIMIT
+        ? `${quoted(text.slice(0, PREVIEW_LIMIT))}…`
+        : quoted(text);
+    }
   }
   if (value === null) return "null";
   try {

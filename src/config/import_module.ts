@@ -31,7 +31,30 @@ export async function importDefaultExport(
         "`export default defineConfig({ ... })`",
     };
   }
-  return { ok: true, value: module.default };
+  return defaultExportProblem(module.default) ?? { ok: true, value: module.default };
+}
+
+/**
+ * A default export that is a config only once called or awaited. Refused with what to write:
+ * validated as it is, a Promise read as an empty object ("routes: missing"), and a function's
+ * clone error from the Worker printed its whole source.
+ */
+function defaultExportProblem(value: unknown): ImportOutcome | undefined {
+  if (value instanceof Promise) {
+    return {
+      ok: false,
+      message: "the config module's default export is a Promise: await it in the module, as " +
+        "in `export default await loadConfig()`",
+    };
+  }
+  if (typeof value === "function") {
+    return {
+      ok: false,
+      message: "the config module's default export is a function: export the config object " +
+        "itself, as in `export default defineConfig({ ... })`",
+    };
+  }
+  return undefined;
 }
 
 /**

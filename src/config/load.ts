@@ -8,6 +8,7 @@ import { parse as parseYaml, YAMLParseError } from "yaml";
 import { configHash } from "./hash.ts";
 import { errorText, importDefaultExport, type ImportOutcome } from "./import_module.ts";
 import type { ConfigIssue, NormalizedConfig } from "./normalized.ts";
+import { findNonPlainValue, nonPlainFileMessage } from "./plain_data.ts";
 import { validateConfig } from "./validate.ts";
 
 /** The outcome of loading one file. `source` is the path as given, for messages. */
@@ -80,6 +81,10 @@ export async function loadConfigFile(
   }
   const result = validateConfig(data);
   if (!result.ok) return { ...result, source };
+  // Options the schema takes as they are (a custom policy's) may still hold a function: report
+  // it as the loader Worker does, where it is, before fingerprinting fails on it with no place.
+  const nonPlain = findNonPlainValue(data);
+  if (nonPlain) return fail(nonPlainFileMessage(nonPlain));
   try {
     return { ...result, source, hash: await configHash(result.config) };
   } catch (e) {

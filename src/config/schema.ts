@@ -63,6 +63,18 @@ const period = checked(
   duration,
   (text) => parseDuration(text) === 0 ? `expected a duration above 0, got "${text}"` : undefined,
 );
+/**
+ * How long to wait for something. Zero is refused: a deadline of 0 ms is never armed, so "0ms"
+ * would wait forever (and a retry's share of a zero per-try timeout is 1 ms); there is no
+ * "no timeout" setting.
+ */
+const timeout = checked(
+  duration,
+  (text) =>
+    parseDuration(text) === 0
+      ? `expected a duration above 0, got "${text}": a timeout of 0 would never fire`
+      : undefined,
+);
 
 const PORT = "a port number from 0 to 65535";
 const port = checked(
@@ -83,13 +95,37 @@ function nonEmptyString(what: string) {
 }
 
 const HOSTNAME = 'a hostname or IP address like "127.0.0.1"';
+/**
+ * A listen address as `Deno.listen` takes it: a name of letters, digits, "-", "_" and dots, an
+ * IPv4 address, or an IPv6 literal with or without brackets. Anything else failed only at
+ * start-up ("invalid host … invalid char found in FQDN"), with no config path.
+ */
 const hostname = checked(z.string({ error: expected(HOSTNAME) }), (s) => {
-  if (s === "" || /\s/.test(s)) return `expected ${HOSTNAME}, got ${describeValue(s)}`;
-  if (s.includes("/")) {
-    return `expected ${HOSTNAME} (no scheme or path), got ${describeValue(s)}`;
+  const shown = describeValue(s);
+  if (s === "" || /\s/.test(s)) return `expected ${HOSTNAME}, got ${shown}`;
+  if (s.includes("/")) return `expected ${HOSTNAME} (no scheme or path), got ${shown}`;
+  if (s.includes(":")) {
+    const ipv6 = s.startsWith("[") && s.endsWith("]") ? s.slice(1, -1) : s;
+    if (ipv6.includes(":") && isIpv6(ipv6)) return undefined;
+    const withPort = /^(\[[^\]]*\]|[^:[\]]+):\d+$/.exec(s);
+    return withPort
+      ? `expected ${HOSTNAME}, got ${shown}: the port goes in "port", as in ` +
+        `{ hostname: "${withPort[1]}", port: ${s.slice(withPort[1].length + 1)} }`
+      : `expected ${HOSTNAME}, got ${shown}`;
+  }
+  if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?$/.test(s)) {
+    return `expected ${HOSTNAME}, got ${shown}`;
   }
   return undefined;
 });
+
+function isIpv6(text: string): boolean {
+  try {
+    return new URL(`http://[${text}]/`).hostname !== "";
+  } catch {
+    return false;
+  }
+}
 
 const listen = z.strictObject({ hostname: hostname.optional(), port: port.optional() });
 
@@ -108,7 +144,7 @@ export function targetUrlProblem(text: string): string | undefined {
     return /^[a-z][a-z0-9+.-]*:\/\//i.test(text)
       ? `expected an http:// or https:// URL, got ${shown}`
       : `expected an absolute URL like "http://127.0.0.1:3000", got ${shown}: add the scheme, ` +
-        `as in "http://${text}"`;
+        `as in ${describeValue(`http://${text}`)}`;
   }
   const port = /^[^:]+:\/\/[^/?#]*:(\d+)(?:[/?#]|$)/.exec(text)?.[1];
   if (port !== undefined && Number(port) > 65535) {
@@ -245,7 +281,7 @@ const healthCheck = z.strictObject({
   // Zero would probe without pause, and the probe timeout (capped by the interval) be zero too.
   interval: period.optional(),
   jitter: duration.optional(),
-  timeout: duration.optional(),
+  timeout: timeout.optional(),
   expectStatus: z.array(statusMatch, { error: expected("a list of statuses") }).min(1, {
     error: 'expected at least one status, like ["2xx"]',
   }).optional(),
@@ -312,10 +348,10 @@ const upstream = z.strictObject({
   balancer: balancer.optional(),
   host: nonEmptyString('"preserve", "target" or a Host value').optional(),
   timeouts: z.strictObject({
-    connect: duration.optional(),
-    perTry: duration.optional(),
-    total: duration.optional(),
-    idle: duration.optional(),
+    connect: timeout.optional(),
+    perTry: timeout.optional(),
+    total: timeout.optional(),
+    idle: timeout.optional(),
   }).optional(),
   pool: z.strictObject({
     maxIdlePerTarget: nonNegativeInteger.optional(),

@@ -16,6 +16,8 @@ import { findShadowedRoutes } from "../routing/shadow.ts";
 import { trafficWarnings } from "../traffic/config_warnings.ts";
 import { parseDuration } from "./duration.ts";
 import { describeValue, formatPath } from "./format_issues.ts";
+import { findNonPlainValue, nonPlainMessage } from "./plain_data.ts";
+import { mayBeSecret, withoutSecret } from "./secret_values.ts";
 import type {
   ConfigIssue,
   NormalizedCanaryRule,
@@ -44,7 +46,17 @@ export function validateConfig(input: unknown): ValidationResult {
   try {
     return validate(input);
   } catch (e) {
-    // A last resort for inputs no check foresaw (a Proxy that throws, a getter that throws).
+    // A last resort for inputs no check foresaw (a Proxy that throws, a getter that throws):
+    // name the value that broke the reading when it can be found.
+    const found = findNonPlainValue(input);
+    if (found) {
+      const error: ConfigIssue = {
+        path: formatPath(found.path),
+        message: nonPlainMessage(found),
+        severity: "error",
+      };
+      return { ok: false, errors: [error], warnings: [] };
+    }
     const message = `the config could not be read: ${e instanceof Error ? e.message : String(e)}`;
     return { ok: false, errors: [{ path: "", message, severity: "error" }], warnings: [] };
   }
@@ -118,6 +130,10 @@ function genericMessage(issue: z.core.$ZodRawIssue): string | undefined {
 /** Converts zod issues of `root` (a schema) into problems located under `prefix`. */
 function fromZod(root: z.ZodType, issues: readonly ZodIssue[], prefix: Path): Problem[] {
   const out: Problem[] = [];
+  /** Records a problem; a value found where a secret may go is described, never shown. */
+  const report = (path: Path, message: string, found: unknown) => {
+    out.push({ path, message: mayBeSecret(path, found) ? withoutSecret(message, found) : message });
+  };
   const visit = (issue: ZodIssue, base: Path) => {
     const at = [...base, ...issue.path];
     switch (issue.code) {
@@ -138,16 +154,16 @@ function fromZod(root: z.ZodType, issues: readonly ZodIssue[], prefix: Path): Pr
         // report that form's own issues, which are precise, instead of "matches no form".
         const branch = bestBranch(issue.errors);
         if (branch) branch.forEach((inner) => visit(inner, at));
-        else out.push({ path: [...prefix, ...at], message: issue.message });
+        else report([...prefix, ...at], issue.message, issue.input);
         return;
       }
       case "invalid_key":
         for (const inner of issue.issues) {
-          out.push({ path: [...prefix, ...at], message: withFound(inner.message, inner.input) });
+          report([...prefix, ...at], withFound(inner.message, inner.input), inner.input);
         }
         return;
       default:
-        out.push({ path: [...prefix, ...at], message: withFound(issue.message, issue.input) });
+        report([...prefix, ...at], withFound(issue.message, issue.input), issue.input);
     }
   };
   issues.forEach((issue) => visit(issue, []));
@@ -274,6 +290,7 @@ function crossCheck(input: unknown): Problem[] {
       if (isObject(upstream)) checkUpstreamDurations(upstream, ["upstreams", name], out);
     }
   }
+  checkListenerPorts(input, out);
   if (!Array.isArray(input.routes)) return out;
 
   const nameOwners = new Map<string, number>();
@@ -309,6 +326,57 @@ function crossCheck(input: unknown): Problem[] {
     checkTraffic(route, at, upstreams, out);
   });
   return out;
+}
+
+/** Where each listener goes when the config does not say (see types.ts). */
+const DEFAULT_HOSTNAME = "127.0.0.1";
+const DEFAULT_PORTS = { listen: 8080, admin: 9901, demo: 3000 } as const;
+
+/** Addresses that take a port on every interface: they collide with any other address. */
+const WILDCARD_HOSTS = new Set(["0.0.0.0", "::", "[::]"]);
+
+/**
+ * The admin and demo listeners must not take the gateway's own address and port (nor each
+ * other's): the second to bind failed at start-up with "address in use" and no path. Port 0
+ * (any free port) never collides; values of the wrong type are the schema's to report.
+ */
+function checkListenerPorts(input: Obj, out: Problem[]) {
+  const listener = (section: unknown, hostname: string, port: number) => {
+    const given = isObject(section) ? section : {};
+    const host = given.hostname ?? hostname;
+    const at = given.port ?? port;
+    return typeof host === "string" && typeof at === "number"
+      ? { host: host.toLowerCase() === "localhost" ? "127.0.0.1" : host.toLowerCase(), port: at }
+      : undefined;
+  };
+  const listeners: { path: Path; host: string; port: number }[] = [];
+  const add = (path: Path, found: { host: string; port: number } | undefined) => {
+    if (found && found.port !== 0) listeners.push({ path, ...found });
+  };
+  add(["listen", "port"], listener(input.listen, DEFAULT_HOSTNAME, DEFAULT_PORTS.listen));
+  if (!(isObject(input.admin) && input.admin.enabled === false)) {
+    add(["admin", "port"], listener(input.admin, DEFAULT_HOSTNAME, DEFAULT_PORTS.admin));
+  }
+  if (isObject(input.demo)) {
+    add(
+      ["demo", "listen", "port"],
+      listener(input.demo.listen, DEFAULT_HOSTNAME, DEFAULT_PORTS.demo),
+    );
+  }
+  listeners.forEach((later, i) => {
+    const taken = listeners.slice(0, i).find((earlier) =>
+      earlier.port === later.port &&
+      (earlier.host === later.host || WILDCARD_HOSTS.has(earlier.host) ||
+        WILDCARD_HOSTS.has(later.host))
+    );
+    if (taken) {
+      out.push({
+        path: later.path,
+        message: `port ${later.port} on "${later.host}" is already taken by ` +
+          `${formatPath(taken.path)} (on "${taken.host}"): give each listener its own port`,
+      });
+    }
+  });
 }
 
 /**
@@ -544,11 +612,14 @@ function normalize(c: ParsedConfig): NormalizedConfig {
   const upstreams: Record<string, NormalizedUpstream> = {};
   for (const [name, u] of Object.entries(c.upstreams)) upstreams[name] = normalizeUpstream(name, u);
   const config: NormalizedConfig = {
-    listen: { hostname: c.listen?.hostname ?? "127.0.0.1", port: c.listen?.port ?? 8080 },
+    listen: {
+      hostname: c.listen?.hostname ?? DEFAULT_HOSTNAME,
+      port: c.listen?.port ?? DEFAULT_PORTS.listen,
+    },
     admin: {
       enabled: c.admin?.enabled ?? true,
-      hostname: c.admin?.hostname ?? "127.0.0.1",
-      port: c.admin?.port ?? 9901,
+      hostname: c.admin?.hostname ?? DEFAULT_HOSTNAME,
+      port: c.admin?.port ?? DEFAULT_PORTS.admin,
       ...(c.admin?.tokenEnv ? { tokenEnv: c.admin.tokenEnv } : {}),
     },
     upstreams,
@@ -572,8 +643,8 @@ function normalize(c: ParsedConfig): NormalizedConfig {
   };
   if (c.demo) {
     config.demo = {
-      hostname: c.demo.listen?.hostname ?? "127.0.0.1",
-      port: c.demo.listen?.port ?? 3000,
+      hostname: c.demo.listen?.hostname ?? DEFAULT_HOSTNAME,
+      port: c.demo.listen?.port ?? DEFAULT_PORTS.demo,
     };
   }
   return config;

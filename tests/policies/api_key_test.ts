@@ -291,14 +291,18 @@ Deno.test("validation names the exact path and the fix for each bad option", () 
       { keys: [{ name: "mobile", hash: "md5:abc" }] },
       {
         [`${AT}.keys[0].hash`]:
-          '"md5:abc" must be "sha256:" followed by 64 hex digits (the SHA-256 of the key)',
+          // Not the shape of a SHA-256 digest: it may be the key itself, so it is not echoed.
+          "a string of 7 characters (not shown: it may be a secret) must be " +
+          '"sha256:" followed by 64 hex digits (the SHA-256 of the key)',
       },
     ],
     [
       { keys: [{ name: "mobile", hash: MOBILE_KEY }] },
       {
         [`${AT}.keys[0].hash`]:
-          `"${MOBILE_KEY}" must be "sha256:" followed by 64 hex digits (the SHA-256 of the key)`,
+          // The plaintext key pasted where its digest goes: never echoed.
+          `a string of ${MOBILE_KEY.length} characters (not shown: it may be a secret) must be ` +
+          '"sha256:" followed by 64 hex digits (the SHA-256 of the key)',
       },
     ],
     [

@@ -462,7 +462,8 @@ Deno.test("every bad option is reported at its exact path", () => {
       { url: "http://user:pw@auth/verify" },
       {
         [`${AT}.url`]:
-          '"http://user:pw@auth/verify" must be an absolute "http:" or "https:" URL without user ' +
+          // The credentials themselves are not echoed: messages reach logs.
+          '"http://***@auth/verify" must be an absolute "http:" or "https:" URL without user ' +
           "or password",
       },
     ],
