@@ -51,7 +51,7 @@ const PLAIN_HEADER_VALUE = /^[\x20-\x7e]*$/;
  * A claim as a request-header value: strings as they are, numbers and booleans as text, lists
  * joined with `,`, objects as JSON; `undefined` for absent or null claims. Anything outside
  * printable ASCII is percent-encoded (UTF-8), so a claim can never smuggle CR/LF or bytes that
- * upstreams decode differently.
+ * upstreams decode differently; a lone surrogate is encoded as U+FFFD.
  */
 export function claimHeaderValue(value: unknown): string | undefined {
   if (value === undefined || value === null) return undefined;
@@ -61,5 +61,9 @@ export function claimHeaderValue(value: unknown): string | undefined {
   else if (Array.isArray(value)) {
     text = value.map((item) => typeof item === "string" ? item : JSON.stringify(item)).join(",");
   } else text = JSON.stringify(value);
-  return PLAIN_HEADER_VALUE.test(text) ? text : encodeURIComponent(text);
+  if (PLAIN_HEADER_VALUE.test(text)) return text;
+  // JSON lets a claim hold a lone UTF-16 surrogate (`"\ud83d"`, an emoji cut in half by an
+  // issuer truncating a name), which `encodeURIComponent` refuses with a URIError: sent as
+  // U+FFFD instead, the way a UTF-8 decoder would have read those bytes.
+  return encodeURIComponent(text.toWellFormed());
 }

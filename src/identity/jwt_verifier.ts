@@ -165,7 +165,12 @@ function assertIssuedInThePast(payload: JWTPayload, toleranceSeconds: number): v
   }
 }
 
-/** Several keys fit a token without `kid`: the one whose signature verifies wins. */
+/**
+ * Several keys fit a token without `kid`: the one whose signature verifies wins. A candidate
+ * jose imports but will not verify with (say, an RSA modulus under 2048 bits) is passed over
+ * like one whose signature fails: it is that key's fault, and a later key may be the signer.
+ * Anything else (a bad claim once a signature verified, a malformed token) ends the search.
+ */
 async function tryEach(
   token: string,
   candidates: errors.JWKSMultipleMatchingKeys,
@@ -175,10 +180,16 @@ async function tryEach(
     try {
       return (await jwtVerify(token, key, options)).payload;
     } catch (e) {
-      if (!(e instanceof errors.JWSSignatureVerificationFailed)) throw toRejection(e);
+      if (!isThisKeysFault(e)) throw toRejection(e);
     }
   }
   throw rejected("bad_signature");
+}
+
+/** jose's answers that say "not this key": a failed signature, or a key it cannot use. */
+function isThisKeysFault(e: unknown): boolean {
+  return e instanceof errors.JWSSignatureVerificationFailed || e instanceof errors.JWKInvalid ||
+    e instanceof TypeError;
 }
 
 const DETAILS: Record<Exclude<JwtReason, "alg_not_allowed" | "missing_claim">, string> = {

@@ -187,3 +187,36 @@ export function decoyPasswordHash(like: PasswordHash): PasswordHash {
     hash: new Uint8Array(randomBytes(like.hash.length)),
   };
 }
+
+/** Whether two hashes cost the same to check (scrypt's N, r and p; lengths barely matter). */
+export function sameScryptCost(a: PasswordHash, b: PasswordHash): boolean {
+  return a.N === b.N && a.r === b.r && a.p === b.p;
+}
+
+/**
+ * The decoy for a list of users (at least one): it imitates the cost most of their hashes
+ * share, so that an unknown name takes as long as a wrong password of as many users as
+ * possible, whatever order they are listed in. Among equally common costs the dearest wins:
+ * a guess at a name then costs the guesser no less than a guess at a password. Users whose
+ * cost differs can still be told from unknown names by timing; rehashing them fixes that.
+ */
+export function decoyForUsers(hashes: readonly PasswordHash[]): PasswordHash {
+  // Counted by cost in one pass: a `usersEnv` list may be long.
+  const counts = new Map<string, { like: PasswordHash; count: number }>();
+  for (const hash of hashes) {
+    const key = `${hash.N}:${hash.r}:${hash.p}`;
+    const seen = counts.get(key);
+    if (seen) seen.count++;
+    else counts.set(key, { like: hash, count: 1 });
+  }
+  let best: { like: PasswordHash; count: number } | undefined;
+  for (const group of counts.values()) {
+    const work = (h: PasswordHash) => h.N * h.r * h.p;
+    if (
+      best === undefined || group.count > best.count ||
+      (group.count === best.count && work(group.like) > work(best.like))
+    ) best = group;
+  }
+  if (best === undefined) throw new RangeError("a decoy needs at least one user's hash");
+  return decoyPasswordHash(best.like);
+}

@@ -43,7 +43,8 @@ export type BasicAuthOptions = Omit<BasicAuthPolicyOptions, "users" | "usersEnv"
  * Requires HTTP Basic credentials (RFC 7617) checked against scrypt password hashes. The user
  * name becomes the request's subject. Missing or wrong credentials answer `401` problem+json
  * with `WWW-Authenticate: Basic realm="…", charset="UTF-8"`, counted in
- * `ferry_auth_failures_total`. Unknown users cost as much time as wrong passwords.
+ * `ferry_auth_failures_total`. Unknown users cost as much time as wrong passwords, as long as
+ * every hash has the same cost (the gateway warns at load about users whose cost differs).
  *
  * @example
  * ```ts

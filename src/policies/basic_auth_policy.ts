@@ -12,8 +12,9 @@ import { EnvSecretError, parseEnvEntries, readEnvSecret } from "../identity/env_
 import { envVarName, exactlyOneOf } from "../identity/option_schemas.ts";
 import {
   checkPasswordHash,
-  decoyPasswordHash,
+  decoyForUsers,
   type PasswordHash,
+  sameScryptCost,
   verifyPassword,
 } from "../identity/secret_hash.ts";
 import { Slots, SlotsFull } from "../identity/slots.ts";
@@ -143,6 +144,31 @@ function usersFingerprint(users: ReadonlyMap<string, PasswordHash>, ttlMs: numbe
   return digest.digest("base64");
 }
 
+/**
+ * Users whose hash costs more or less than the decoy answer a wrong password in another time
+ * than an unknown name does, which tells a prober that those names exist: worth a warning at
+ * load, naming who to rehash (the names are the operator's own config, not secrets).
+ */
+function warnOfMixedCosts(
+  users: ReadonlyMap<string, PasswordHash>,
+  decoy: PasswordHash,
+  realm: string,
+  env: PolicyEnv,
+): void {
+  const others = [...users].filter(([, hash]) => !sameScryptCost(hash, decoy));
+  if (others.length === 0) return;
+  env.logger.log(
+    "warn",
+    "basicAuth password hashes use different scrypt costs: timing tells these users' names " +
+      "from unknown ones; rehash them with the same cost as the others",
+    {
+      realm,
+      decoyCost: `N=${decoy.N},r=${decoy.r},p=${decoy.p}`,
+      usersWithOtherCosts: others.map(([name, h]) => `${name} (N=${h.N},r=${h.r},p=${h.p})`),
+    },
+  );
+}
+
 /** What an `Authorization` header holds for this policy. */
 export type BasicCredentials =
   | { user: string; password: string }
@@ -178,7 +204,8 @@ export const basicAuthPolicy: PolicyDefinition<"basicAuth", BasicAuthPolicyOptio
   schema,
   create(options, env) {
     const users = loadUsers(options, env);
-    const decoy = decoyPasswordHash(users.values().next().value!);
+    const decoy = decoyForUsers([...users.values()]);
+    warnOfMixedCosts(users, decoy, options.realm, env);
     const failures = authFailures(env);
     const checks = passwordChecks(env);
     const slots = env.shared(
