@@ -30,6 +30,27 @@ export interface OutboundAdditions {
   websocket?: boolean;
 }
 
+/**
+ * A Cookie value with the pairs `Headers` joined with ", " joined with "; " instead.
+ *
+ * Deno.serve already joins a client's Cookie lines (HTTP/1.1 lines, HTTP/2 fields) with "; ".
+ * But a `Cookie` a policy appends (`headers({ request: { add: { cookie } } })`, or
+ * `requestHeaders.append("cookie", ...)`) is joined by `Headers` with ", ", and to a cookie
+ * parser `a=1, tenant=acme` is one cookie `a` with the value `1, tenant=acme`: the upstream never
+ * sees `tenant`. RFC 9113 §8.2.3 and RFC 6265 §5.4 join cookie pairs with "; ".
+ *
+ * Only a ", " followed by `name=` is taken as a join: a cookie value cannot hold a comma or a
+ * space (RFC 6265 §4.1.1), so in a well-formed header that is always one. A client value that
+ * breaks the rule in a way that reads as a pair (`a=x, y=z`) is split too, as Ferry's own
+ * cookie reading (`cookies.ts`) splits it; one that does not (`d=Mon, 01 Jan 2024`) is kept.
+ */
+function cookieField(value: string): string {
+  return value.indexOf(", ") < 0 ? value : value.replace(JOINED_PAIR, "; ");
+}
+
+/** ", " before a cookie name (an RFC 9110 token) and its "=". */
+const JOINED_PAIR = /, (?=[!#$%&'*+\-.^_`|~0-9A-Za-z]+=)/g;
+
 /** Flat `[name, value, ...]` for the upstream client. */
 export function outboundHeaders(incoming: Headers, add: OutboundAdditions): string[] {
   const drop = hopByHopFilter(incoming.get("connection"));
@@ -41,7 +62,7 @@ export function outboundHeaders(incoming: Headers, add: OutboundAdditions): stri
     if (drop(name) || OWNED.has(name)) return;
     if (name === "forwarded" && !add.trustedPeer) return;
     if (add.websocket && name.startsWith("sec-websocket-")) return;
-    out.push(name, value);
+    out.push(name, name === "cookie" ? cookieField(value) : value);
   });
   out.push(
     "host",

@@ -23,6 +23,17 @@ import { Deadline, type DeadlineOwner, DeadlineQueue } from "./http1/deadlines.t
  * - It hides trailers, sends a stream body chunked even when its length is known, cannot send
  *   a body with GET or HEAD, reports headers in its own order rather than the wire's, and gives
  *   no view of the connect phase: `connectMs` is not enforced apart from `totalMs`.
+ * - It adds `accept` (any media type), `accept-language: *` and `user-agent: Deno/<version>`
+ *   when the request has none of its own.
+ * - It takes a URL, not a request target: `origin + path` goes through WHATWG URL parsing,
+ *   which cannot be turned off. So the target is not sent byte for byte: in the path `"`, `<`,
+ *   `>`, `` ` ``, `{`, `}` are percent-encoded, `\` becomes `/` and dot segments are resolved;
+ *   in the query `"`, `'`, `<`, `>` are percent-encoded. Escapes already there are kept as they
+ *   are. (Requests reach the client with their path normalised, so only the encodings show.)
+ *   Worse, a path that does not start with "/" is read as part of the authority
+ *   (`"@evil.test/"` after the origin sends the request, with the origin as Basic credentials,
+ *   to another host), and a "#" cuts off the rest of the target, query included. Such a path is
+ *   refused with `TypeError`, as the raw client refuses a path it cannot put on the wire.
  */
 
 /** Methods `fetch` refuses to send. */
@@ -39,6 +50,7 @@ export class FetchClient implements UpstreamClient {
   ): Promise<InboundResponse> {
     const { method, body } = request;
     if (FORBIDDEN_METHODS.has(method)) throw new TypeError(`fetch cannot send ${method}`);
+    checkPath(request.path);
     const hasBody = body !== null && !(body instanceof Uint8Array && body.length === 0);
     if (hasBody && (method === "GET" || method === "HEAD")) {
       throw new TypeError(`fetch cannot send a body with ${method}`);
@@ -105,6 +117,24 @@ export class FetchClient implements UpstreamClient {
 
   close(): void {
     this.#http.close();
+  }
+}
+
+/**
+ * Throws `TypeError` for a path that would not reach `origin` as the target it names once
+ * `fetch` parses `origin + path` as a URL: anything but an origin-form path (`@host/`, `.x/` or
+ * `:1/` would change the authority; fetch cannot send `*`), a "#" (which would end the target
+ * there), and what the raw client refuses too (spaces, controls, non-ASCII).
+ */
+function checkPath(path: string): void {
+  if (path.charCodeAt(0) !== 47) {
+    throw new TypeError(`request path must start with "/": ${JSON.stringify(path)}`);
+  }
+  for (let i = 1; i < path.length; i++) {
+    const c = path.charCodeAt(i);
+    if (c <= 0x20 || c >= 0x7f || c === 35) {
+      throw new TypeError(`invalid request path ${JSON.stringify(path)}`);
+    }
   }
 }
 
