@@ -103,7 +103,12 @@ Deno.test("retries stop at the export timeout when the collector keeps refusing"
     provider.getTracer("ferry").startSpan("s", {}, ROOT_CONTEXT).end();
     await exporter.forceFlush();
     assert.ok(collector.requests >= 2, `${collector.requests} requests`);
-    assert.equal(exporter.retries, collector.requests - 1);
+    // Every attempt after the first is a retry. The last may be cut short by the timeout before
+    // the collector counted it (it counts once the body is read).
+    assert.ok(
+      exporter.retries === collector.requests - 1 || exporter.retries === collector.requests,
+      `${exporter.retries} retries, ${collector.requests} requests`,
+    );
     assert.equal(exporter.failedSpans, 1);
     assert.equal(exporter.exported, 0);
     await exporter.shutdown();
