@@ -85,6 +85,11 @@ export interface UpstreamClient {
     request: OutboundRequest,
     timeouts: ExchangeTimeouts,
   ): Promise<InboundResponse>;
-  /** Closes every pooled connection. */
+  /** Closes every pooled connection; exchanges in flight finish. */
   close(): void;
+  /**
+   * Closes the client and ends every exchange still in flight at once, as if its upstream had
+   * hung up (`reset`): for a gateway shutting down past its drain.
+   */
+  abortInFlight(): void;
 }

@@ -42,6 +42,9 @@ const FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
 export class FetchClient implements UpstreamClient {
   readonly #http: Deno.HttpClient = Deno.createHttpClient({ allowHost: true });
   readonly #deadlines = new DeadlineQueue();
+  #closed = false;
+  /** Exchanges not yet finished, for {@link abortInFlight}. */
+  readonly #inFlight = new Set<FetchExchange>();
 
   async send(
     target: TargetAddress,
@@ -69,7 +72,13 @@ export class FetchClient implements UpstreamClient {
       ? false
       : acceptEncoding.trim().toLowerCase() !== "identity";
 
-    const exchange = new FetchExchange(this.#deadlines, target.origin, timeouts, request.signal);
+    const exchange = new FetchExchange(
+      this.#deadlines,
+      target.origin,
+      timeouts,
+      request.signal,
+      this.#inFlight,
+    );
     let response: Response;
     try {
       response = await fetch(target.origin + request.path, {
@@ -116,7 +125,15 @@ export class FetchClient implements UpstreamClient {
   }
 
   close(): void {
+    // Deno's HttpClient throws when closed twice; a shutdown may reach here twice.
+    if (this.#closed) return;
+    this.#closed = true;
     this.#http.close();
+  }
+
+  abortInFlight(): void {
+    for (const exchange of [...this.#inFlight]) exchange.abortForShutdown();
+    this.close();
   }
 }
 
@@ -167,7 +184,9 @@ class FetchExchange implements DeadlineOwner, EventListenerObject {
     readonly origin: string,
     readonly timeouts: ExchangeTimeouts,
     readonly callerSignal: AbortSignal | undefined,
+    readonly inFlight: Set<FetchExchange>,
   ) {
+    inFlight.add(this);
     if (callerSignal !== undefined) {
       if (callerSignal.aborted) this.#fail(aborted());
       else callerSignal.addEventListener("abort", this);
@@ -197,6 +216,11 @@ class FetchExchange implements DeadlineOwner, EventListenerObject {
     );
   }
 
+  /** Ends the exchange because the client is shutting down (see `abortInFlight`). */
+  abortForShutdown(): void {
+    this.#fail(new UpstreamError("reset", `the gateway shut down before ${this.origin} answered`));
+  }
+
   headReceived(): void {
     this.#inHead = false;
     this.deadlines.stop(this.#total);
@@ -210,6 +234,7 @@ class FetchExchange implements DeadlineOwner, EventListenerObject {
   }
 
   finish(): void {
+    this.inFlight.delete(this);
     this.callerSignal?.removeEventListener("abort", this);
     this.deadlines.stop(this.#total);
     this.deadlines.stop(this.#idle);

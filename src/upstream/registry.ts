@@ -68,9 +68,12 @@ export class UpstreamRegistry {
     return [...this.#current.values()].values();
   }
 
-  /** Closes every open runtime (shutdown). */
+  /**
+   * Closes every open runtime (shutdown, after the drain): requests still waiting on an
+   * upstream end now, with a 502, instead of holding their connections until their timeouts.
+   */
   closeAll(): void {
-    for (const runtime of this.#open.keys()) runtime.close();
+    for (const runtime of this.#open.keys()) runtime.abortInFlight();
     this.#open.clear();
     this.#current.clear();
   }

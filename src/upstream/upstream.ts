@@ -52,6 +52,14 @@ export class UpstreamRuntime {
     this.https.close();
   }
 
+  /** {@link close}, and every exchange still in flight ends at once (a shutdown's last step). */
+  abortInFlight(): void {
+    this.#closed = true;
+    this.resilience.close();
+    this.http.abortInFlight();
+    this.https.abortInFlight();
+  }
+
   /** One active health probe: `GET path`, its status, the body discarded. */
   async #probe(target: Target, signal: AbortSignal): Promise<number> {
     const check = this.config.healthCheck!;

@@ -340,6 +340,30 @@ export function clientConformance(c: ClientUnderTest): void {
     }
   });
 
+  test("abortInFlight ends an exchange still waiting for its head, and later sends are refused", async () => {
+    let arrived!: () => void;
+    const waiting = new Promise<void>((resolve) => arrived = resolve);
+    // Reads the request and never answers, as a hung upstream would.
+    const server = await startNodeServer(() => arrived());
+    const client = c.make();
+    try {
+      const sent = client.send(targetFor(server.port), request(server.port), relaxed);
+      const failure = sent.then(() => "answered", (e) => e);
+      await waiting;
+      client.abortInFlight();
+      const error = await failure;
+      assert.ok(error instanceof UpstreamError, `${error}`);
+      assert.equal(error.kind, "reset");
+      await assert.rejects(
+        () => client.send(targetFor(server.port), request(server.port), relaxed),
+        "a client whose exchanges were aborted takes no more",
+      );
+    } finally {
+      client.abortInFlight(); // a second time changes nothing
+      await server.close();
+    }
+  });
+
   test("a redirect is returned, not followed", async () => {
     const nginx = await startNginx({
       files: { "one-k.bin": ONE_K },

@@ -37,7 +37,13 @@ export class Connection {
     if (this.idle && this.onIdleEnd !== null) this.onIdleEnd(this);
   };
 
-  constructor(readonly conn: Deno.Conn) {}
+  /**
+   * `open`, when given, is the set of its origin's open connections: the connection is in it
+   * until it closes (see `Http1Client.abortInFlight`). Kept per connection, not per request.
+   */
+  constructor(readonly conn: Deno.Conn, readonly open?: Set<Connection>) {
+    open?.add(this);
+  }
 
   /**
    * Reads more bytes after `end`, compacting or growing the buffer when it is full. Resolves to
@@ -97,6 +103,7 @@ export class Connection {
     if (this.closed) return;
     this.closed = true;
     this.idle = false;
+    this.open?.delete(this);
     try {
       this.conn.close();
     } catch {

@@ -224,7 +224,7 @@ export class Exchange implements BodyOwner, DeadlineOwner, EventListenerObject {
       throw this.error;
     }
     tcp.setNoDelay(true);
-    return new Connection(tcp);
+    return new Connection(tcp, this.origin.open);
   }
 
   /** Serialises the request into the connection's write buffer; returns its length. */

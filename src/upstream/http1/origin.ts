@@ -1,4 +1,5 @@
 import type { TargetAddress } from "../client.ts";
+import type { Connection } from "./connection.ts";
 import { IdlePool } from "./pool.ts";
 
 /** What a client keeps per upstream origin: where it is, its Host header, its idle connections. */
@@ -6,6 +7,8 @@ export class UpstreamOrigin {
   /** `host[:port]` as the Host header carries it when the caller sent none. */
   readonly hostHeader: string;
   readonly pool: IdlePool;
+  /** Every connection to the origin not yet closed, idle or carrying an exchange. */
+  readonly open = new Set<Connection>();
 
   constructor(readonly address: TargetAddress, maxIdle: number, idleTimeoutMs: number) {
     this.hostHeader = new URL(address.origin).host;

@@ -221,69 +221,72 @@ async function answerOk(conn: Deno.Conn): Promise<void> {
   }
 }
 
-Deno.test("a connection the collector drops before answering is retried, and the batch gets through", async () => {
-  const collector = droppingCollector(2);
+/**
+ * Ends `spans` spans on an exporter (with `options`) to a collector that drops its first `drops`
+ * connections, runs `step`, and returns what came of them.
+ */
+async function afterDrops(
+  drops: number,
+  options: Parameters<typeof pipeline>[2],
+  spans: number,
+  step: (
+    exporter: ReturnType<typeof pipeline>["exporter"],
+    collector: ReturnType<typeof droppingCollector>,
+  ) => Promise<void>,
+) {
+  const collector = droppingCollector(drops);
   try {
-    const { exporter, provider } = pipeline(collector.endpoint, undefined, QUICK);
+    const { exporter, provider } = pipeline(collector.endpoint, undefined, options);
     const tracer = provider.getTracer("ferry");
-    for (let i = 0; i < 3; i++) tracer.startSpan(`s${i}`, {}, ROOT_CONTEXT).end();
-    await exporter.forceFlush();
-    assert.equal(collector.connections, 3);
-    assert.equal(exporter.retries, 2);
-    assert.equal(exporter.exported, 3);
-    assert.equal(exporter.failedSpans, 0);
+    for (let i = 0; i < spans; i++) tracer.startSpan(`s${i}`, {}, ROOT_CONTEXT).end();
+    await step(exporter, collector);
+    const outcome = {
+      connections: collector.connections,
+      retries: exporter.retries,
+      exported: exporter.exported,
+      failedSpans: exporter.failedSpans,
+    };
     await exporter.shutdown();
+    return outcome;
   } finally {
     await collector.close();
   }
+}
+
+Deno.test("a connection the collector drops before answering is retried, and the batch gets through", async () => {
+  assert.deepEqual(
+    await afterDrops(2, QUICK, 3, (exporter) => exporter.forceFlush()),
+    { connections: 3, retries: 2, exported: 3, failedSpans: 0 },
+  );
 });
 
 Deno.test("while shutting down, a failed connection is not retried", async () => {
-  const collector = droppingCollector(1);
-  try {
-    const { exporter, provider } = pipeline(collector.endpoint, undefined, QUICK);
-    provider.getTracer("ferry").startSpan("s", {}, ROOT_CONTEXT).end();
-    await exporter.shutdown();
-    assert.equal(collector.connections, 1);
-    assert.equal(exporter.retries, 0);
-    assert.equal(exporter.failedSpans, 1);
-  } finally {
-    await collector.close();
-  }
+  assert.deepEqual(
+    await afterDrops(1, QUICK, 1, (exporter) => exporter.shutdown()),
+    { connections: 1, retries: 0, exported: 0, failedSpans: 1 },
+  );
 });
 
 Deno.test("a flush without retries (the gateway's last) sends each batch once", async () => {
-  const collector = droppingCollector(1);
-  try {
-    const { exporter, provider } = pipeline(collector.endpoint, undefined, QUICK);
-    provider.getTracer("ferry").startSpan("s", {}, ROOT_CONTEXT).end();
-    await exporter.forceFlush({ retries: false });
-    assert.equal(collector.connections, 1);
-    assert.equal(exporter.retries, 0);
-    assert.equal(exporter.failedSpans, 1);
-    await exporter.shutdown();
-  } finally {
-    await collector.close();
-  }
+  assert.deepEqual(
+    await afterDrops(1, QUICK, 1, (exporter) => exporter.forceFlush({ retries: false })),
+    { connections: 1, retries: 0, exported: 0, failedSpans: 1 },
+  );
 });
 
 Deno.test("a flush without retries ends a wait for a retry: the batch is not sent again", async () => {
-  const collector = droppingCollector(1);
-  try {
-    // The first retry would come 4-8 s after the dropped connection, well within the timeout.
-    const { exporter, provider } = pipeline(collector.endpoint, undefined, {
-      retryBackoff: { initialMs: 8_000, maxMs: 8_000 },
-      exportTimeoutMs: 60_000,
-      maxExportBatchSize: 1,
-    });
-    provider.getTracer("ferry").startSpan("s", {}, ROOT_CONTEXT).end(); // a full batch: sent now
-    await collector.first;
-    await exporter.forceFlush({ retries: false });
-    assert.equal(collector.connections, 1);
-    assert.equal(exporter.retries, 0);
-    assert.equal(exporter.failedSpans, 1);
-    await exporter.shutdown();
-  } finally {
-    await collector.close();
-  }
+  // The first retry would come 4-8 s after the dropped connection, well within the timeout; a
+  // batch of one span is sent as soon as it is full.
+  const slowRetry = {
+    retryBackoff: { initialMs: 8_000, maxMs: 8_000 },
+    exportTimeoutMs: 60_000,
+    maxExportBatchSize: 1,
+  };
+  assert.deepEqual(
+    await afterDrops(1, slowRetry, 1, async (exporter, collector) => {
+      await collector.first;
+      await exporter.forceFlush({ retries: false });
+    }),
+    { connections: 1, retries: 0, exported: 0, failedSpans: 1 },
+  );
 });
