@@ -120,7 +120,8 @@ export interface HealthCheckConfig {
  * answers) `consecutiveFailures` times in a row ejects a target for `baseEjectionTime × 2^n`
  * (n = its recent ejections), capped at `maxEjectionTime`. When the time is up the target is
  * tried half-open: one failure ejects it again for longer, one success brings it back with slow
- * start. A lone target is never ejected (the circuit breaker covers that case).
+ * start. A lone target is never ejected, nor the last one still in rotation (the circuit
+ * breaker covers that case).
  */
 export interface OutlierDetectionConfig {
   /** Failures in a row that eject a target. Default `5`. */

@@ -39,6 +39,8 @@ export class CircuitBreaker {
   openUntil = 0;
   /** Trips in a row without closing in between; each one doubles the open time. */
   trips = 0;
+  /** While open: when it opened (epoch ms), to notice the wall clock stepping back. */
+  #openedAt = 0;
   readonly #window: SlidingWindow;
   #probesInFlight = 0;
   #probeSuccesses = 0;
@@ -56,6 +58,7 @@ export class CircuitBreaker {
   admit(now: number): Admission {
     if (this.state === "closed") return ADMITTED;
     if (this.state === "open") {
+      this.#followClockStepBack(now);
       if (now < this.openUntil) return REFUSED;
       this.#round++;
       this.#probesInFlight = 0;
@@ -106,11 +109,24 @@ export class CircuitBreaker {
 
   /** Seconds a refused client should wait: until half-open, at least 1. */
   retryAfterSeconds(now: number): number {
+    if (this.state === "open") this.#followClockStepBack(now);
     return Math.max(1, Math.ceil((this.openUntil - now) / 1000));
+  }
+
+  /**
+   * `now` before the moment it opened means the wall clock stepped back (NTP, a resumed VM).
+   * Left alone, the circuit would stay open for the whole step, an hour for an hour's step:
+   * instead the open time runs again from `now`, so it lasts at most its length once more.
+   */
+  #followClockStepBack(now: number): void {
+    if (now >= this.#openedAt) return;
+    this.openUntil = now + (this.openUntil - this.#openedAt);
+    this.#openedAt = now;
   }
 
   #trip(now: number, reason: string): void {
     const { openForMs, maxOpenForMs } = this.config;
+    this.#openedAt = now;
     this.openUntil = now + Math.min(maxOpenForMs, openForMs * 2 ** this.trips);
     this.trips++;
     this.#move("open", reason);

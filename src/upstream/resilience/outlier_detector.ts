@@ -6,7 +6,9 @@
  *   each ejection and decays by one for every `baseEjectionMs` the target then stays healthy.
  * - At most `maxEjectedPercent`% of the targets are ejected at once (at least one when there are
  *   two or more). A lone target is never ejected: with nowhere else to send, the circuit
- *   breaker's fast 503 is the better answer.
+ *   breaker's fast 503 is the better answer. For the same reason neither is the last target in
+ *   rotation, when the others are out already (failing health checks, or ejected under a cap of
+ *   100%): ejecting it would only turn every request into "no healthy target".
  * - When an ejection ends the target is half-open: it takes a slow-start share, one failure
  *   ejects it again at once (for longer), and one success readmits it for good.
  */
@@ -64,7 +66,7 @@ export class OutlierDetector {
   }
 
   #eject(target: Target, now: number, reason: string): void {
-    if (!this.#mayEject()) return;
+    if (!this.#mayEject(target)) return;
     const { baseEjectionMs, maxEjectionMs } = this.config;
     if (target.recoveredAt > 0 && baseEjectionMs > 0) {
       const healthyPeriods = Math.floor((now - target.recoveredAt) / baseEjectionMs);
@@ -99,13 +101,17 @@ export class OutlierDetector {
     this.listener.readmitted(target, reason);
   }
 
-  #mayEject(): boolean {
+  #mayEject(target: Target): boolean {
     const n = this.targets.length;
     const percent = this.config.maxEjectedPercent;
     if (n < 2 || percent === 0) return false;
     const cap = Math.max(1, Math.floor((n * percent) / 100));
     let ejected = 0;
-    for (const t of this.targets) if (t.ejected) ejected++;
-    return ejected < cap;
+    let othersInRotation = 0;
+    for (const t of this.targets) {
+      if (t.ejected) ejected++;
+      else if (t !== target && t.healthy) othersInRotation++;
+    }
+    return ejected < cap && othersInRotation > 0;
   }
 }

@@ -54,7 +54,11 @@ export class Resilience {
         changed: (t, passing, reason) => {
           if (passing) this.slowStart.begin(t);
           else this.slowStart.stop(t);
-          events.healthChanged(name, t.url, passing && t.healthy, reason);
+          // Passing again while ejected leaves the target out of rotation: no change to report
+          // (and "down, N checks passed" would be wrong). The same probe then ends the
+          // ejection, and the readmission reports it up.
+          if (passing && !t.healthy) return;
+          events.healthChanged(name, t.url, passing, reason);
         },
         passed: (t) => outlier?.uneject(t, "an active health check passed"),
       })

@@ -46,10 +46,20 @@ export class SlidingWindow {
   }
 
   #sum(now: number, counts: Float64Array): number {
-    const oldest = Math.floor(now / this.#bucketMs) - counts.length + 1;
+    const current = Math.floor(now / this.#bucketMs);
+    const oldest = current - counts.length + 1;
+    const epochs = this.#epochs;
     let sum = 0;
     for (let i = 0; i < counts.length; i++) {
-      if (this.#epochs[i] >= oldest) sum += counts[i];
+      const epoch = epochs[i];
+      if (epoch >= oldest && epoch <= current) sum += counts[i];
+      else if (epoch > current + counts.length) {
+        // Stamped over a window after `now`: the wall clock stepped back (NTP, a resumed VM).
+        // Those counts describe no time this window covers; kept, they would come back when
+        // the clock catches up. (Slightly later stamps are only left out: callers reading the
+        // clock a moment apart may record out of order.)
+        epochs[i] = -1;
+      }
     }
     return sum;
   }
