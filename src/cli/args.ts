@@ -16,7 +16,7 @@ export class UsageError extends Error {}
 /** Parses `argv` (without the program name). */
 export function parseArgs(argv: readonly string[]): CliArgs {
   const [command = "help", ...rest] = argv;
-  let config = Deno.env.get("FERRY_CONFIG") ?? "./routes.config.ts";
+  let config: string | undefined;
   const positional: string[] = [];
   const headers: [string, string][] = [];
   let watch = true;
@@ -37,13 +37,35 @@ export function parseArgs(argv: readonly string[]): CliArgs {
         throw new UsageError(`${arg} needs 'name: value', got ${JSON.stringify(value)}`);
       }
       headers.push([value.slice(0, colon).trim(), value.slice(colon + 1).trim()]);
+    } else if (arg === "--help" || arg === "-h") {
+      // `ferry check --help` asks for the usage; it is not a mistyped option.
+      return { command: "help", config: "", positional: [], headers: [], watch };
     } else if (arg.startsWith("-") && arg !== "-") {
       throw new UsageError(`unknown option ${arg}`);
     } else {
       positional.push(arg);
     }
   }
-  return { command, config, positional, headers, watch };
+  return { command, config: config ?? configFromEnv(), positional, headers, watch };
+}
+
+/**
+ * `$FERRY_CONFIG`, else `./routes.config.ts`. Read only when no `--config` is given, so a command
+ * line that names its config needs no env access; without it, say how to fix the command line
+ * instead of letting Deno's permission error escape as a stack trace.
+ */
+function configFromEnv(): string {
+  try {
+    return Deno.env.get("FERRY_CONFIG") ?? "./routes.config.ts";
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied)) {
+      throw e;
+    }
+    throw new UsageError(
+      "no --config given, and $FERRY_CONFIG cannot be read: " +
+        "pass --config <file>, or run deno with --allow-env=FERRY_CONFIG",
+    );
+  }
 }
 
 /** The help text. */

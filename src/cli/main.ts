@@ -69,7 +69,8 @@ export async function main(argv: readonly string[], io: CliIO = consoleIO): Prom
     default: {
       const [method, target] = args.positional;
       // A path goes to the Host given with -H, as curl would send it, else to the listen address.
-      const host = hostHeader(args.headers) ?? `${config.listen.hostname}:${config.listen.port}`;
+      const host = hostHeader(args.headers) ??
+        `${urlHost(config.listen.hostname)}:${config.listen.port}`;
       const url = ABSOLUTE.test(target) ? target : `http://${host}${target}`;
       const input = matchInput(method.toUpperCase(), url, new Headers(args.headers));
       io.out(formatExplanation(explain(new RouteTable(config.routes), input)));
@@ -130,6 +131,11 @@ const ABSOLUTE = /^[a-z][a-z0-9+.-]*:\/\//i;
  */
 function hostHeader(headers: readonly [string, string][]): string | undefined {
   return new Headers(headers).get("host") ?? undefined;
+}
+
+/** A listen hostname as a URL writes it: an IPv6 address (`::1`) goes in brackets. */
+function urlHost(hostname: string): string {
+  return hostname.includes(":") && !hostname.startsWith("[") ? `[${hostname}]` : hostname;
 }
 
 /** A Host value that makes `http://<host>/` and nothing more: no path, query or userinfo. */

@@ -9,9 +9,9 @@ import {
   type TrafficExplanation,
 } from "../traffic/explain_traffic.ts";
 import { hasTrafficDecision } from "../traffic/decision.ts";
-import { explainedInput } from "../traffic/traffic_input.ts";
+import { headersWrittenPerRequest, inputAfterHeaderPolicies } from "./explain_policy_headers.ts";
 import type { CompiledRoute, RouteTable } from "./route_table.ts";
-import type { MatchInput } from "./request_view.ts";
+import { type MatchInput, matchInput } from "./request_view.ts";
 
 /** One route's verdict for a request. */
 export interface RouteVerdict {
@@ -54,12 +54,38 @@ export function explain(table: RouteTable, input: MatchInput): Explanation {
         action: describeAction(route),
       };
       if (hasTrafficDecision(route.config)) {
-        winner.traffic = explainTraffic(route.config, explainedInput(input));
+        winner.traffic = explainTraffic(
+          route.config,
+          inputAfterHeaderPolicies(route.config, input),
+          headersWrittenPerRequest(route.config),
+        );
       }
       return { request, verdicts, winner };
     }
   }
   return { request, verdicts };
+}
+
+/**
+ * Explains a request given as a method, a URL and headers (`gw.explain`). The URL must be
+ * absolute: a bare path (`/users/7`) has no host, and reading it as a URL made its first segment
+ * the host ("users") and explained a different request than the one typed, as a quiet 404.
+ * Throws `TypeError` for such a URL instead.
+ */
+export function explainRequest(
+  table: RouteTable,
+  method: string,
+  url: string,
+  headers?: HeadersInit,
+): Explanation {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(url) || !URL.canParse(url)) {
+    throw new TypeError(
+      `explain needs an absolute URL such as "http://api.example.com/users/7", got ${
+        JSON.stringify(url)
+      }`,
+    );
+  }
+  return explain(table, matchInput(method.toUpperCase(), url, new Headers(headers)));
 }
 
 function failures(route: CompiledRoute, input: MatchInput): string[] {

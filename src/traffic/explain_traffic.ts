@@ -5,6 +5,7 @@
  * traffic before it, so explain says so instead of guessing.
  */
 import type { NormalizedRoute } from "../config/normalized.ts";
+import type { CanaryWhen } from "../config/types.ts";
 import { CanaryMatcher, type CanaryVerdict } from "./canary.ts";
 import { SmoothWeightedRoundRobin } from "./smooth_wrr.ts";
 import { describeWeights, TrafficSplit } from "./split.ts";
@@ -51,32 +52,52 @@ export interface TrafficExplanation {
   decision: string;
 }
 
-/** Explains the traffic decision of a route that has one (`split` or `canary`). */
-export function explainTraffic(route: NormalizedRoute, input: TrafficInput): TrafficExplanation {
+/**
+ * Explains the traffic decision of a route that has one (`split` or `canary`).
+ *
+ * `writtenByPolicy` names the request headers (lower-case) that a policy of the route writes
+ * from what it learns per request (`apiKey`'s `consumerHeader`, `jwt`'s `claimsToHeaders`...),
+ * each with the policy's kind: rules and sticky keys reading them are decided per request, as
+ * claim rules are, not from the value the client sent (which the policy replaces).
+ */
+export function explainTraffic(
+  route: NormalizedRoute,
+  input: TrafficInput,
+  writtenByPolicy: ReadonlyMap<string, string> = new Map(),
+): TrafficExplanation {
   const canaries: CanaryStep[] = [];
-  let undecided = false; // a claim rule explain cannot evaluate came first
+  let undecided: string | undefined; // what an earlier rule explain cannot evaluate reads
   const rules = route.canary ?? [];
   for (let i = 0; i < rules.length; i++) {
     const matcher = new CanaryMatcher(rules[i]);
     const { upstream, color } = rules[i];
+    const written = policyWritten(rules[i].when, writtenByPolicy);
     const step: CanaryStep = {
       rule: `canary[${i}]`,
       condition: matcher.describe(),
       upstream,
       ...(color !== null ? { color } : {}),
-      ...matcher.verdict(input),
+      ...(written
+        ? {
+          outcome: "unknown" as const,
+          reason: `${written.label} is written by the route's ${written.policy} policy when a ` +
+            `request arrives`,
+        }
+        : matcher.verdict(input)),
     };
     canaries.push(step);
-    if (step.outcome === "unknown") undecided = true;
+    if (step.outcome === "unknown") {
+      undecided ??= written ? "a rule on a policy-written header" : "a claim rule";
+    }
     if (step.outcome !== "matched") continue;
     const to = `${step.rule} → upstream "${upstream}"${
       color !== null ? ` (color "${color}")` : ""
     }`;
     return undecided
-      ? { canaries, decision: `${to}, unless an earlier claim rule matches` }
+      ? { canaries, decision: `${to}, unless an earlier ${undecided.slice(2)} matches` }
       : { canaries, upstream, ...(color !== null ? { color } : {}), decision: to };
   }
-  const unless = undecided ? "unless a claim rule matches: " : "";
+  const unless = undecided ? `unless ${undecided} matches: ` : "";
   if (!route.split) {
     const upstream = route.upstream!;
     return {
@@ -85,7 +106,7 @@ export function explainTraffic(route: NormalizedRoute, input: TrafficInput): Tra
       decision: `${unless}no canary rule matches → default upstream "${upstream}"`,
     };
   }
-  const split = splitStep(route, input);
+  const split = splitStep(route, input, writtenByPolicy);
   return {
     canaries,
     split,
@@ -94,7 +115,25 @@ export function explainTraffic(route: NormalizedRoute, input: TrafficInput): Tra
   };
 }
 
-function splitStep(route: NormalizedRoute, input: TrafficInput): SplitStep {
+/** The first header (or the cookie header) `when` reads that a policy writes, and which policy. */
+function policyWritten(
+  when: CanaryWhen,
+  writtenByPolicy: ReadonlyMap<string, string>,
+): { label: string; policy: string } | undefined {
+  const reads = when as { header?: Record<string, unknown>; cookie?: Record<string, unknown> };
+  for (const name of Object.keys(reads.header ?? {})) {
+    const policy = writtenByPolicy.get(name.toLowerCase());
+    if (policy) return { label: `header ${name}`, policy };
+  }
+  const cookiePolicy = reads.cookie ? writtenByPolicy.get("cookie") : undefined;
+  return cookiePolicy ? { label: "the cookie header", policy: cookiePolicy } : undefined;
+}
+
+function splitStep(
+  route: NormalizedRoute,
+  input: TrafficInput,
+  writtenByPolicy: ReadonlyMap<string, string>,
+): SplitStep {
   const config = route.split!;
   const weights = describeWeights(config);
   const ratio = config.targets.map((t) => t.weight).join("/");
@@ -103,8 +142,16 @@ function splitStep(route: NormalizedRoute, input: TrafficInput): SplitStep {
     return { weights, mode: "round-robin", reason: `split ${weights}: ${inTurn}` };
   }
   const key = describeStickyKey(config.sticky);
+  const sticky = config.sticky as { header?: string; cookie?: string };
+  const writer = sticky.header !== undefined
+    ? writtenByPolicy.get(sticky.header.toLowerCase())
+    : sticky.cookie !== undefined
+    ? writtenByPolicy.get("cookie")
+    : undefined;
   const unknowable = "claim" in config.sticky && !input.knowsClaims
     ? "claims are verified by the route's jwt policy when a request arrives"
+    : writer !== undefined
+    ? `the route's ${writer} policy writes it when a request arrives`
     : "clientIp" in config.sticky && input.clientIp === undefined
     ? "explain does not know the client address"
     : undefined;
