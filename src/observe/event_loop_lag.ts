@@ -105,21 +105,22 @@ export class EventLoopLag {
 /**
  * Registers the `nodejs_eventloop_lag_*` gauges on `registry`, fed by `lag`. The first one's
  * collect takes the period's statistics and sets them all, as prom-client's collector does.
+ *
+ * It must be registered before the others: a scrape reads the metrics in registration order, and
+ * a gauge without a collect has its value read at once, so one registered ahead of the collecting
+ * gauge would show the previous scrape's figures.
  */
 export function registerEventLoopLag(registry: Registry, prefix: string, lag: EventLoopLag): void {
   const registers = [registry];
-  const gauge = (suffix: string, help: string) =>
-    new Gauge({ name: `${prefix}nodejs_eventloop_lag${suffix}`, help, registers });
-  const min = gauge("_min_seconds", "The minimum recorded event loop delay.");
-  const max = gauge("_max_seconds", "The maximum recorded event loop delay.");
-  const mean = gauge("_mean_seconds", "The mean of the recorded event loop delays.");
-  const stddev = gauge(
-    "_stddev_seconds",
-    "The standard deviation of the recorded event loop delays.",
-  );
-  const p50 = gauge("_p50_seconds", "The 50th percentile of the recorded event loop delays.");
-  const p90 = gauge("_p90_seconds", "The 90th percentile of the recorded event loop delays.");
-  const p99 = gauge("_p99_seconds", "The 99th percentile of the recorded event loop delays.");
+  const stats: Record<Exclude<keyof LagStats, "count" | "latest">, Gauge | undefined> = {
+    min: undefined,
+    max: undefined,
+    mean: undefined,
+    stddev: undefined,
+    p50: undefined,
+    p90: undefined,
+    p99: undefined,
+  };
   new Gauge({
     name: `${prefix}nodejs_eventloop_lag_seconds`,
     help: "Lag of event loop in seconds.",
@@ -127,13 +128,19 @@ export function registerEventLoopLag(registry: Registry, prefix: string, lag: Ev
     collect() {
       const s = lag.take();
       this.set(s.latest);
-      min.set(s.min);
-      max.set(s.max);
-      mean.set(s.mean);
-      stddev.set(s.stddev);
-      p50.set(s.p50);
-      p90.set(s.p90);
-      p99.set(s.p99);
+      for (const key of Object.keys(stats) as (keyof typeof stats)[]) stats[key]?.set(s[key]);
     },
   });
+  const gauge = (suffix: string, help: string) =>
+    new Gauge({ name: `${prefix}nodejs_eventloop_lag${suffix}`, help, registers });
+  stats.min = gauge("_min_seconds", "The minimum recorded event loop delay.");
+  stats.max = gauge("_max_seconds", "The maximum recorded event loop delay.");
+  stats.mean = gauge("_mean_seconds", "The mean of the recorded event loop delays.");
+  stats.stddev = gauge(
+    "_stddev_seconds",
+    "The standard deviation of the recorded event loop delays.",
+  );
+  stats.p50 = gauge("_p50_seconds", "The 50th percentile of the recorded event loop delays.");
+  stats.p90 = gauge("_p90_seconds", "The 90th percentile of the recorded event loop delays.");
+  stats.p99 = gauge("_p99_seconds", "The 99th percentile of the recorded event loop delays.");
 }

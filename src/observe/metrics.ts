@@ -57,22 +57,27 @@ export function statusClass(status: number): string {
 }
 
 /**
- * prom-client reads process memory from `/proc/self/status`, which Deno only allows with broad
- * read permission; without it those gauges read 0. Deno knows its own memory without any
+ * prom-client reads process memory from `/proc/self/status`, which Deno only allows with
+ * `--allow-all`; without it those gauges read 0. Deno knows its own memory without any
  * permission, so the resident-size and heap gauges take their values from it instead.
  */
 function useDenoMemoryFigures(registry: Registry): void {
+  type Collected = Gauge & { collect?: () => void };
+  // The resident gauge's own collect is the one that reads `/proc/self/status` and also fills
+  // the virtual-memory gauge: it still runs where that gauge was kept (the file is readable).
+  const virtualKept = registry.getSingleMetric("ferry_process_virtual_memory_bytes") !== undefined;
   const figures: [string, () => number][] = [
     ["ferry_process_resident_memory_bytes", () => Deno.memoryUsage().rss],
     ["ferry_process_heap_bytes", () => Deno.memoryUsage().heapTotal],
   ];
   for (const [name, read] of figures) {
-    const gauge = registry.getSingleMetric(name) as (Gauge & { collect?: () => void }) | undefined;
-    if (gauge) {
-      gauge.collect = function (this: Gauge) {
-        this.set(read());
-      };
-    }
+    const gauge = registry.getSingleMetric(name) as Collected | undefined;
+    if (!gauge) continue;
+    const fromProc = virtualKept ? gauge.collect : undefined;
+    gauge.collect = function (this: Gauge) {
+      fromProc?.call(this);
+      this.set(read());
+    };
   }
 }
 

@@ -1,10 +1,13 @@
 /**
- * prom-client's default process metrics, registered one by one so that its event-loop-lag
- * collector can be left out (see `event_loop_lag.ts` for why, and for the replacement).
- * The list is prom-client 15's `collectDefaultMetrics` minus `eventLoopLag`.
+ * prom-client's default process metrics, registered one by one so that some can be left out.
+ * The list is prom-client 15's `collectDefaultMetrics` minus:
+ * - `eventLoopLag` (see `event_loop_lag.ts` for why, and for the replacement);
+ * - `gc`: it observes `gc` performance entries through a `PerformanceObserver` it never
+ *   disconnects, which holds its registry, and with it a closed gateway's upstreams and live
+ *   connections (through the scrape-time gauges), for the life of the process. Deno 2.9.6 never
+ *   delivers `gc` entries anyway, so its `nodejs_gc_duration_seconds` histogram stayed empty.
  */
 import type { Registry } from "prom-client";
-import gc from "prom-client/lib/metrics/gc.js";
 import heapSizeAndUsed from "prom-client/lib/metrics/heapSizeAndUsed.js";
 import heapSpacesSizeAndUsed from "prom-client/lib/metrics/heapSpacesSizeAndUsed.js";
 import osMemoryHeap from "prom-client/lib/metrics/osMemoryHeap.js";
@@ -35,10 +38,33 @@ const DEFAULTS: DefaultMetric[] = [
   heapSizeAndUsed,
   heapSpacesSizeAndUsed,
   version,
-  gc,
 ];
+
+/**
+ * Gauges prom-client can only fill from a `/proc/self` file, with that file. Deno lets a program
+ * read `/proc/self` only under `--allow-all`; under Ferry's serve flags the read fails quietly and
+ * the gauge would be exported as 0, which reads as a measurement (an open-descriptors alert that
+ * never fires). Where the file cannot be read the gauge is left out instead.
+ */
+const PROC_FED: readonly [name: string, source: string][] = [
+  ["process_open_fds", "/proc/self/fd"],
+  ["process_virtual_memory_bytes", "/proc/self/status"],
+];
+
+/** Whether this process may read `path` (permissions, or no such file on this platform). */
+function readable(path: string): boolean {
+  try {
+    Deno.openSync(path).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Registers the default process metrics on `registry`, names prefixed with `prefix`. */
 export function registerProcessMetrics(registry: Registry, prefix: string): void {
   for (const register of DEFAULTS) register(registry, { prefix });
+  for (const [name, source] of PROC_FED) {
+    if (!readable(source)) registry.removeSingleMetric(prefix + name);
+  }
 }

@@ -145,13 +145,16 @@ export async function forward(
       () => served.inflight--,
       (error) => bodyBrokeOff(error, env.logger, state, served.url),
     );
-  } else if (res.body) state.bytesOut = res.body.byteLength;
+  }
   const out = clientResponse(res, state.requestId);
   if (out) {
     // A status without content (204, 205, 304) goes out bodiless whatever followed its head:
     // a stream nobody reads must be cancelled, or it keeps its target counted busy and its
-    // upstream connection open (the HTTP/1.1 client frames a 205's body like any other).
-    if (out.body === null && res.body instanceof ReadableStream) await res.body.cancel();
+    // upstream connection open (the HTTP/1.1 client frames a 205's body like any other). Only
+    // bytes that go out count as bytes out.
+    if (out.body === null) {
+      if (res.body instanceof ReadableStream) await res.body.cancel();
+    } else if (res.body instanceof Uint8Array) state.bytesOut = res.body.byteLength;
     return out;
   }
   if (res.body && !(res.body instanceof Uint8Array)) await res.body.cancel();

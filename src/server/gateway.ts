@@ -13,8 +13,7 @@ import { importInWorker } from "../config/worker_import.ts";
 import { startDemoServer } from "../demo/server.ts";
 import { type Logger, quietLogger, stderrLogger } from "../observe/logger.ts";
 import type { GatewayMetrics } from "../observe/metrics.ts";
-import { explain, type Explanation } from "../routing/explain.ts";
-import { matchInput } from "../routing/request_view.ts";
+import { explainRequest, type Explanation } from "../routing/explain.ts";
 import { createAdminApp } from "./admin.ts";
 import { type ApplyResult, GatewayCore } from "./gateway_core.ts";
 import { ConfigReloader, type ReloadOutcome } from "./reloader.ts";
@@ -109,17 +108,17 @@ function inProcess<T extends object>(core: GatewayCore, source: string, extra: T
     },
     metrics: core.metrics,
     fetch: (req, info) => core.fetch(req, info),
-    explain: (method, url, headers) =>
-      explain(core.snapshot.table, matchInput(method.toUpperCase(), url, new Headers(headers))),
+    explain: (method, url, headers) => explainRequest(core.snapshot.table, method, url, headers),
     async reload(input) {
-      let config: NormalizedConfig;
       try {
-        config = normalize(input, source);
+        const config = normalize(input, source);
+        return await core.apply(config, await configHash(config), source);
       } catch (e) {
+        // Refused at validation or when a policy was built: counted and shown as a failed
+        // load (`ferry_config_reloads_total{result="error"}`, admin /config), as file reloads are.
         if (e instanceof ConfigError) core.rejected(e.issues, source);
         throw e;
       }
-      return await core.apply(config, await configHash(config), source);
     },
     close: () => core.close(),
     ...extra,
