@@ -5,6 +5,7 @@
  */
 import type { Target } from "../upstream/target.ts";
 import type { UpstreamRuntime } from "../upstream/upstream.ts";
+import { REFUSED } from "../upstream/resilience/circuit_breaker.ts";
 import type { LiveConnections, LiveEntry } from "./live.ts";
 import { problem } from "./problem.ts";
 import { sendableCloseCode, UpstreamWebSocket, WebSocketUpgradeError } from "./ws_upstream.ts";
@@ -70,7 +71,13 @@ function handshakeProblem(req: Request): { status: number; detail: string } | un
 
 /**
  * Bridges the request's WebSocket to `target`; answers 400 (426 for a version other than 13)
- * when the client's handshake is malformed, and 502 when the upstream refuses.
+ * when the client's handshake is malformed, 503 while the upstream's circuit is open, and 502
+ * when the upstream refuses.
+ *
+ * The upgrade is one attempt for the upstream's resilience, like an HTTP request's: admitted by
+ * the circuit breaker, and judged by it and outlier detection when the upgrade ends (a 101 is a
+ * success, a refusal, timeout or 5xx a failure). Without that, a failing upstream kept taking
+ * upgrades while its circuit was open, and a half-open probe upgrade never closed the circuit.
  */
 export async function bridgeWebSocket(
   req: Request,
@@ -93,6 +100,18 @@ export async function bridgeWebSocket(
   }
   const protocols = (req.headers.get("sec-websocket-protocol") ?? "")
     .split(",").map((p) => p.trim()).filter(Boolean);
+  const resilience = upstream.resilience;
+  const now = Date.now();
+  const admission = resilience.admit(now);
+  if (admission === REFUSED) {
+    return problem(
+      503,
+      "circuit-open",
+      `upstream "${upstream.config.name}" is failing; its circuit breaker is open`,
+      state.requestId,
+      { "retry-after": String(resilience.circuit!.retryAfterSeconds(now)) },
+    );
+  }
   let up: UpstreamWebSocket;
   try {
     up = await UpstreamWebSocket.connect(
@@ -103,6 +122,11 @@ export async function bridgeWebSocket(
       upstream.timeouts.connectMs,
     );
   } catch (e) {
+    // Every way out of `connect` is an outcome for the upstream (no client abort reaches it):
+    // an answer other than 101 is judged by its status, anything else is a failure.
+    const status = e instanceof WebSocketUpgradeError ? e.status : undefined;
+    if (status !== undefined) resilience.answered(target, Date.now(), admission, status);
+    else resilience.failed(target, Date.now(), admission, (e as Error).message);
     return problem(
       502,
       "upstream-unreachable",
@@ -112,6 +136,9 @@ export async function bridgeWebSocket(
       state.requestId,
     );
   }
+
+  // The upstream upgraded: a success, recorded once, whatever the client side does next.
+  resilience.answered(target, Date.now(), admission, 101);
 
   let upgraded: { socket: WebSocket; response: Response };
   try {

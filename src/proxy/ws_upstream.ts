@@ -21,7 +21,15 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /** Why the upgrade failed; the bridge answers the client with 502. */
-export class WebSocketUpgradeError extends Error {}
+export class WebSocketUpgradeError extends Error {
+  /**
+   * The status the upstream answered instead of 101, when it answered at all: the circuit
+   * breaker and outlier detection judge it like any HTTP answer (5xx is a failure).
+   */
+  constructor(message: string, readonly status?: number) {
+    super(message);
+  }
+}
 
 async function sha1Base64(text: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-1", encoder.encode(text)));
@@ -130,7 +138,13 @@ export class UpstreamWebSocket {
       await writeAll(conn, latin1(head + "\r\n"));
 
       const { status, fields, rest } = await readHead(conn);
-      if (status !== 101) throw new WebSocketUpgradeError(`upstream answered ${status}, not 101`);
+      if (status !== 101) {
+        // A head without a readable status (0) is a protocol failure, not an answer.
+        throw new WebSocketUpgradeError(
+          `upstream answered ${status}, not 101`,
+          status >= 200 ? status : undefined,
+        );
+      }
       if (fields.get("sec-websocket-accept") !== await sha1Base64(key + GUID)) {
         throw new WebSocketUpgradeError("upstream sent a wrong Sec-WebSocket-Accept");
       }
