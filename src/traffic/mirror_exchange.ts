@@ -17,6 +17,7 @@ import { type InboundResponse, type OutboundRequest, UpstreamError } from "../up
 import { type Admission, REFUSED } from "../upstream/resilience/circuit_breaker.ts";
 import type { Target } from "../upstream/target.ts";
 import type { UpstreamRuntime } from "../upstream/upstream.ts";
+import { observeBody } from "./observed_body.ts";
 
 /** Headers Ferry sets on mirrors; incoming copies are dropped so a client cannot forge them. */
 const MIRROR_HEADERS = new Set(["x-ferry-mirror", "x-ferry-mirror-of"]);
@@ -58,7 +59,13 @@ export interface MirrorCopy {
   signal: AbortSignal;
 }
 
-/** Sends the copy and resolves with the shadow's response head; rejects when it failed. */
+/**
+ * Sends the copy and resolves with the shadow's response head; rejects when it failed. The
+ * circuit admission is settled exactly once on every path (answered, failed or released), and
+ * the target stays counted in flight until the body ends, is cancelled or fails, as on the main
+ * path: a least-request balancer on a shadow that also serves real traffic must see a mirror
+ * still streaming its answer as busy.
+ */
 export async function exchangeWithShadow(
   shadow: UpstreamRuntime,
   slot: ShadowSlot,
@@ -66,21 +73,29 @@ export async function exchangeWithShadow(
 ): Promise<InboundResponse> {
   const { target, admission } = slot;
   const resilience = shadow.resilience;
-  const request = outboundCopy(shadow, target, copy);
-  target.inflight++;
+  let counted = false;
   try {
+    // Inside the `try`: should building the copy ever throw, the admission (maybe the only
+    // half-open probe permit) must still be given back, or the circuit refuses everyone.
+    const request = outboundCopy(shadow, target, copy);
+    target.inflight++;
+    counted = true;
     const res = await shadow.clientFor(target).send(target.address, request, shadow.timeouts);
     resilience.answered(target, Date.now(), admission, res.status);
+    if (res.body instanceof ReadableStream) {
+      const release = () => target.inflight--;
+      res.body = observeBody(res.body, { chunk() {}, end: release, abort: release });
+    } else target.inflight--;
     return res;
   } catch (error) {
+    if (counted) target.inflight--;
     if (error instanceof UpstreamError && error.kind !== "aborted") {
       resilience.failed(target, Date.now(), admission, error.message);
     } else {
-      resilience.released(admission); // the gateway is closing: nothing learnt about the shadow
+      // The gateway is closing, or the copy could not be built: nothing learnt about the shadow.
+      resilience.released(admission);
     }
     throw error;
-  } finally {
-    target.inflight--;
   }
 }
 
