@@ -144,6 +144,7 @@ export async function forward(
       env.metrics.route(routeName).bytesOut,
       () => served.inflight--,
       (error) => bodyBrokeOff(error, env.logger, state, served.url),
+      isEventStream(res.headers),
     );
   }
   const out = clientResponse(res, state.requestId);
@@ -184,6 +185,19 @@ function bodyBrokeOff(error: unknown, logger: Logger, state: ProxyState, target:
     ...(error instanceof UpstreamError ? { kind: error.kind } : {}),
   });
   return `ferry: request ${state.requestId}: upstream response body broke off (${reason})`;
+}
+
+/**
+ * Whether the response is Server-Sent Events, which a reload may end cleanly (the client
+ * reconnects); other streams it ends must be cut, or they read as whole when truncated.
+ */
+function isEventStream(headers: readonly string[]): boolean {
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i] === "content-type") {
+      return headers[i + 1].trimStart().toLowerCase().startsWith("text/event-stream");
+    }
+  }
+  return false;
 }
 
 function tooLarge(state: ProxyState, limit: number): Response {

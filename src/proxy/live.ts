@@ -72,11 +72,13 @@ export class LiveConnections {
   }
 
   /**
-   * Wraps a streamed response body so it can be ended from outside. Ending it closes the
-   * client's body cleanly (SSE clients reconnect, and will land on the new route) and cancels
-   * the upstream side. `onEnd` runs once when the body ends, however it ends. When reading
-   * `body` fails (the upstream broke off), the client's body fails too, with what `onError`
-   * returns for the error (by default the error itself).
+   * Wraps a streamed response body so it can be ended from outside, which cancels the upstream
+   * side. An event stream (`endsCleanly`) is then closed cleanly: SSE clients reconnect, and
+   * land on the new route. Any other body is failed, which cuts the client's connection: ended
+   * cleanly, a chunked download would read as whole when it is truncated. `onEnd` runs once
+   * when the body ends, however it ends. When reading `body` fails (the upstream broke off),
+   * the client's body fails too, with what `onError` returns for the error (by default the
+   * error itself).
    */
   trackStream(
     routeName: string,
@@ -84,6 +86,7 @@ export class LiveConnections {
     bytes?: { value: number },
     onEnd?: () => void,
     onError: (error: unknown) => unknown = (error) => error,
+    endsCleanly = true,
   ): ReadableStream<Uint8Array> {
     const reader = body.getReader();
     let controller!: ReadableStreamDefaultController<Uint8Array>;
@@ -97,12 +100,14 @@ export class LiveConnections {
     const entry: LiveEntry = {
       routeName,
       kind: "stream",
-      close: () => {
+      close: (_code, reason) => {
         if (finished) return;
         done();
         reader.cancel("route closed by the gateway").catch(() => {});
         try {
-          controller.close();
+          // A plain line, not an Error: Deno.serve prints what a body fails with to stderr.
+          if (endsCleanly) controller.close();
+          else controller.error(`ferry: route "${routeName}" stream ended: ${reason}`);
         } catch {
           // already closed or errored
         }
