@@ -85,19 +85,28 @@ export class Exchange implements BodyOwner, DeadlineOwner, EventListenerObject {
         if (conn === null) conn = await this.#connect();
         this.#conn = conn;
         this.#gotBytes = false;
+        this.#writer = Writer.Idle;
         try {
           const length = this.#encodeHead(conn);
+          const request = conn.wbuf.subarray(0, length);
+          let written: number;
           try {
-            const head = conn.wbuf.subarray(0, length);
-            const written = await conn.conn.write(head);
-            if (written < length) await conn.write(head.subarray(written));
-          } catch (e) {
-            throw this.error ?? reset(`sending the request failed: ${message(e)}`, e);
+            written = await conn.conn.write(request);
+          } catch {
+            // The upstream may have answered and reset the connection before taking the whole
+            // request (an oversized head, say): its answer is still readable, so read on. A
+            // connection that simply died reads as a reset too, which keeps the stale retry.
+            if (this.error !== null) throw this.error;
+            written = -1;
           }
           if (this.error !== null) throw this.error;
-          // The body goes out while we wait for the response: an upstream may answer (and stop
-          // reading) before the body is complete, and a streaming echo answers as it arrives.
-          if (bodyFollowsHead(this.request)) this.#startWriter(conn);
+          // The rest of the request goes out while we wait for the response: an upstream may
+          // answer (and stop reading) before it has all of it (RFC 9112 §9.5), and a streaming
+          // echo answers as the body arrives. A head larger than the socket takes at once is
+          // such a rest too.
+          if (written < 0) this.#writer = Writer.Failed;
+          else if (written < length) this.#startWriter(conn, request.subarray(written));
+          else if (bodyFollowsHead(this.request)) this.#startWriter(conn, null);
 
           const scanner = new HeadScanner();
           let head: ResponseHead | null;
@@ -329,19 +338,22 @@ export class Exchange implements BodyOwner, DeadlineOwner, EventListenerObject {
     }
   }
 
-  #startWriter(conn: Connection): void {
-    const { body, bodyLength } = this.request;
+  /**
+   * Writes what is left of the request in the background: `rest` of the head when the socket
+   * took only part of it, then the body when it did not travel inline with the head.
+   */
+  #startWriter(conn: Connection, rest: Uint8Array | null): void {
+    const body = this.request.body;
     this.#writer = Writer.Running;
-    let sent: Promise<void>;
-    if (body instanceof Uint8Array) {
-      sent = conn.write(body);
-    } else {
-      const reader = body!.getReader();
+    let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
+    if (body !== null && !(body instanceof Uint8Array)) {
+      reader = body.getReader();
       this.#reader = reader;
-      sent = bodyLength >= 0
-        ? writeLengthBody(conn, reader, bodyLength)
-        : writeChunkedBody(conn, reader);
     }
+    // Only a head the socket took in part pays for the extra step.
+    const sent = rest === null
+      ? this.#sendBody(conn, reader)
+      : conn.write(rest).then(() => this.#sendBody(conn, reader));
     sent.then(
       () => {
         if (conn !== this.#conn) return;
@@ -358,6 +370,21 @@ export class Exchange implements BodyOwner, DeadlineOwner, EventListenerObject {
         // side reports that, or the response the upstream sent before closing.
       },
     );
+  }
+
+  /** Writes the body that did not travel with the head, if any. */
+  #sendBody(
+    conn: Connection,
+    reader: ReadableStreamDefaultReader<Uint8Array> | null,
+  ): Promise<void> {
+    if (reader !== null) {
+      const length = this.request.bodyLength;
+      return length >= 0 ? writeLengthBody(conn, reader, length) : writeChunkedBody(conn, reader);
+    }
+    const body = this.request.body;
+    return body instanceof Uint8Array && bodyFollowsHead(this.request)
+      ? conn.write(body)
+      : Promise.resolve();
   }
 
   #mayRetry(conn: Connection, e: unknown): boolean {
