@@ -74,7 +74,7 @@ export function createProxyHandler(
     let res: Response;
     metrics.inflight.inc();
     try {
-      const malformed = framingProblem(req.headers) ?? authorityProblem(url.host);
+      const malformed = framingProblem(method, req.headers) ?? authorityProblem(url.host);
       if (malformed) {
         res = problem(400, "bad-request", malformed, requestId, { connection: "close" });
       } else if (method === "CONNECT") {
@@ -245,10 +245,16 @@ function proto(url: string): string {
  * Ambiguous framing is a request-smuggling vector (RFC 9112 §6.3): a message with both
  * Transfer-Encoding and Content-Length, or a Content-Length that is not one plain number, is
  * refused instead of being guessed at and forwarded.
+ *
+ * A body on GET or HEAD is refused too: `Deno.serve` reads it but never hands it over (its
+ * `Request` has no body for those methods), so forwarding would silently send the request
+ * without it, and a search API that takes its query as a GET body (Elasticsearch's `_search`)
+ * would answer a different question. `Content-Length: 0` is no body and passes.
  */
-export function framingProblem(headers: Headers): string | undefined {
+export function framingProblem(method: string, headers: Headers): string | undefined {
   const te = headers.get("transfer-encoding");
   const cl = headers.get("content-length");
+  if (te === null && cl === null) return undefined;
   if (te !== null && cl !== null) {
     return "request has both Transfer-Encoding and Content-Length";
   }
@@ -257,6 +263,10 @@ export function framingProblem(headers: Headers): string | undefined {
   }
   if (te !== null && te.toLowerCase().trim() !== "chunked") {
     return `unsupported Transfer-Encoding ${JSON.stringify(te.slice(0, 40))}`;
+  }
+  if ((method === "GET" || method === "HEAD") && (te !== null || Number(cl) > 0)) {
+    return `a ${method} request with a body cannot be forwarded (the body would be dropped); ` +
+      "send the body with POST";
   }
   return undefined;
 }

@@ -120,3 +120,38 @@ Deno.test("a malformed chunk after a forwarded head never completes a request up
     await upstream.close();
   }
 });
+
+// Deno.serve reads a GET or HEAD body but never hands it over: forwarding the request would
+// silently drop it (a search sent as a GET body would run without its query).
+const bodiedGets: [string, string][] = [
+  [
+    "GET",
+    "GET /search HTTP/1.1\r\nHost: api.test\r\nConnection: close\r\nContent-Length: 5\r\n\r\nquery",
+  ],
+  [
+    "GET",
+    "GET /search HTTP/1.1\r\nHost: api.test\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nquery\r\n0\r\n\r\n",
+  ],
+  [
+    "HEAD",
+    "HEAD /search HTTP/1.1\r\nHost: api.test\r\nConnection: close\r\nContent-Length: 5\r\n\r\nquery",
+  ],
+];
+for (const [method, request] of bodiedGets) {
+  const framing = /chunked/.test(request) ? "chunked" : "Content-Length";
+  Deno.test(`a ${method} with a ${framing} body is refused with 400, not forwarded without it`, async () => {
+    const { response, upstream } = await refused(request);
+    assert.match(response, /^HTTP\/1\.1 400 /, `got ${JSON.stringify(response.slice(0, 80))}`);
+    if (method === "GET") assert.match(response, /a GET request with a body cannot be forwarded/);
+    assert.equal(upstream.accepted, 0, "the upstream was connected to");
+  });
+}
+
+Deno.test("a GET with Content-Length: 0 carries no body and is forwarded", async () => {
+  const { response, upstream } = await refused(
+    "GET /search HTTP/1.1\r\nHost: api.test\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+  );
+  assert.match(response, /^HTTP\/1\.1 200 /, `got ${JSON.stringify(response.slice(0, 80))}`);
+  assert.match(response, /forwarded$/);
+  assert.equal(upstream.heads.length, 1);
+});
