@@ -18,6 +18,7 @@ import { parseCidr } from "../proxy/cidr.ts";
 import { compilePathPattern, PatternError } from "../routing/path_pattern.ts";
 import { parseDuration } from "./duration.ts";
 import { MAX_TIMER_MS } from "./timer_limit.ts";
+import { backtrackingProblem } from "./regex_safety.ts";
 import { describeValue } from "./format_issues.ts";
 import type { FerryConfig } from "./types.ts";
 
@@ -376,13 +377,14 @@ function hostPatternProblem(host: string): string | undefined {
   return undefined;
 }
 
+/** Why a condition regex is unusable: it does not compile, or it can backtrack catastrophically. */
 function regexProblem(source: string): string | undefined {
   try {
     new RegExp(source);
-    return undefined;
   } catch (e) {
     return `${describeValue(source)} is not a valid regular expression: ${(e as Error).message}`;
   }
+  return backtrackingProblem(source);
 }
 
 const regex = checked(z.string({ error: expected("a regular expression") }), regexProblem);

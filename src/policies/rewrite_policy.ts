@@ -1,5 +1,6 @@
 /** How the `rewrite` policy validates its options and rewrites the upstream path. */
 import { z } from "zod";
+import { backtrackingProblem } from "../config/regex_safety.ts";
 import type { RewriteConfig } from "../config/types.ts";
 import { normalizePath } from "../routing/path_pattern.ts";
 import type { PolicyDefinition } from "./policy.ts";
@@ -20,14 +21,17 @@ export const rewritePolicy: PolicyDefinition<"rewrite", RewriteConfig> = {
     stripPrefix: prefix.optional(),
     addPrefix: prefix.optional(),
     regex: z.strictObject({
-      pattern: z.string().refine((p) => {
+      pattern: z.string().superRefine((p, ctx) => {
+        let message: string | undefined;
         try {
           new RegExp(p);
-          return true;
+          // It runs against every request's path: one that backtracks catastrophically is refused.
+          message = backtrackingProblem(p);
         } catch {
-          return false;
+          message = "must be a valid regular expression";
         }
-      }, "must be a valid regular expression"),
+        if (message !== undefined) ctx.addIssue({ code: "custom", message, input: p });
+      }),
       // It is written into the request line: a "#" cut the target short at the upstream (the
       // client's query went with it), and a space, a control or a non-ASCII character cannot go
       // there at all (every matching request failed with a 502). A "?" is allowed: it starts a

@@ -54,6 +54,15 @@ export function methodCondition(methods: readonly string[]): Condition {
   };
 }
 
+/**
+ * The longest value a regex condition is tested against; a longer one does not match. Patterns
+ * that backtrack exponentially are refused at load (`config/regex_safety.ts`), but polynomial
+ * ones are not (`\s+$` is quadratic): on a 65,000-character header, which the server accepts,
+ * `/\s+$/` holds the gateway's thread for over a second, on 8,192 for a few milliseconds.
+ * 8 KiB is also the longest header line nginx and Apache take by default.
+ */
+export const MAX_REGEX_INPUT = 8192;
+
 /** Builds one header or query condition from its config form. */
 function valueCondition(
   source: "header" | "query",
@@ -77,9 +86,15 @@ function valueCondition(
       label,
       test: (input) => {
         const v = read(input);
-        return v !== null && re.test(v);
+        return v !== null && v.length <= MAX_REGEX_INPUT && re.test(v);
       },
-      why: (input) => `${label} is ${show(read(input))}, expected to match /${rule.regex}/`,
+      why: (input) => {
+        const v = read(input);
+        return v !== null && v.length > MAX_REGEX_INPUT
+          ? `${label} is ${v.length} characters long, more than the ${MAX_REGEX_INPUT} a regex ` +
+            `condition reads`
+          : `${label} is ${show(v)}, expected to match /${rule.regex}/`;
+      },
     };
   }
   const wantPresent = rule.present;

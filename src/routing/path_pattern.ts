@@ -3,6 +3,7 @@
  * A pattern is compiled once per snapshot into segments; matching walks the request's segments
  * without building a regex for the whole path.
  */
+import { backtrackingProblem } from "../config/regex_safety.ts";
 
 /** A pattern that cannot be compiled, with a message that says what to change. */
 export class PatternError extends Error {
@@ -126,8 +127,9 @@ export function compilePathPattern(source: string): PathPattern {
       );
     }
     const body = text.slice(brace + 1, -1);
+    let constraint: RegExp;
     try {
-      return { kind: "param", name, constraint: new RegExp(`^(?:${body})$`) };
+      constraint = new RegExp(`^(?:${body})$`);
     } catch (e) {
       throw new PatternError(
         `constraint {${body}} of ":${name}" in ${JSON.stringify(source)} is not a valid regex: ${
@@ -135,6 +137,14 @@ export function compilePathPattern(source: string): PathPattern {
         }`,
       );
     }
+    // It runs against every request's segment: one that backtracks catastrophically is refused.
+    const problem = backtrackingProblem(body);
+    if (problem !== undefined) {
+      throw new PatternError(
+        `constraint {${body}} of ":${name}" in ${JSON.stringify(source)}: ${problem}`,
+      );
+    }
+    return { kind: "param", name, constraint };
   });
   const hasParams = names.size > 0;
   const shape = prefix ? `at least ${segments.length}` : `exactly ${segments.length}`;

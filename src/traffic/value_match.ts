@@ -7,6 +7,7 @@
  * - objects never match `equals` or `regex`; `present` only asks whether the value is there.
  */
 import type { HeaderMatch } from "../config/types.ts";
+import { MAX_REGEX_INPUT } from "../routing/conditions.ts";
 
 /** A compiled value rule. */
 export interface ValueRule {
@@ -28,7 +29,9 @@ export function compileValueRule(rule: HeaderMatch): ValueRule {
     const re = new RegExp(rule.regex);
     return {
       expectation: `~ /${rule.regex}/`,
-      test: (value) => anyText(value, (text) => re.test(text)),
+      // As for route conditions: a value longer than the cap never matches, so a polynomial
+      // pattern cannot hold the thread on a huge header or cookie.
+      test: (value) => anyText(value, (text) => text.length <= MAX_REGEX_INPUT && re.test(text)),
     };
   }
   const wanted = rule.present;

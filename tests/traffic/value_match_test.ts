@@ -1,6 +1,7 @@
 /** Canary value rules: strings, and the claim forms (numbers, booleans, lists) compared as text. */
 import assert from "node:assert/strict";
 import { compileValueRule } from "../../src/traffic/value_match.ts";
+import { MAX_REGEX_INPUT } from "../../src/routing/conditions.ts";
 
 Deno.test("equals (string or { equals }) compares text exactly", () => {
   for (const rule of ["beta", { equals: "beta" }]) {
@@ -36,4 +37,11 @@ Deno.test("claims: numbers and booleans compare as text, a list matches when any
   assert.equal(compileValueRule("beta").test(["staff"]), false);
   assert.equal(compileValueRule("beta").test([["beta"]]), false, "nested lists are not flattened");
   assert.equal(compileValueRule("[object Object]").test({}), false, "objects never match text");
+});
+
+Deno.test("a regex rule reads at most MAX_REGEX_INPUT characters, as route conditions do", () => {
+  const rule = compileValueRule({ regex: "^a+$" });
+  assert.equal(rule.test("a".repeat(MAX_REGEX_INPUT)), true);
+  assert.equal(rule.test("a".repeat(MAX_REGEX_INPUT + 1)), false);
+  assert.equal(rule.test(["b", "a".repeat(MAX_REGEX_INPUT + 1)]), false);
 });
