@@ -64,17 +64,33 @@ const period = checked(
   duration,
   (text) => parseDuration(text) === 0 ? `expected a duration above 0, got "${text}"` : undefined,
 );
+/** A duration that must be above zero; `why` says what zero would do, for the message. */
+function aboveZero(why: string) {
+  return checked(
+    duration,
+    (text) =>
+      parseDuration(text) === 0 ? `expected a duration above 0, got "${text}": ${why}` : undefined,
+  );
+}
 /**
  * How long to wait for something. Zero is refused: a deadline of 0 ms is never armed, so "0ms"
  * would wait forever (and a retry's share of a zero per-try timeout is 1 ms); there is no
  * "no timeout" setting.
  */
-const timeout = checked(
-  duration,
-  (text) =>
-    parseDuration(text) === 0
-      ? `expected a duration above 0, got "${text}": a timeout of 0 would never fire`
-      : undefined,
+const timeout = aboveZero("a timeout of 0 would never fire");
+/**
+ * How long a target stays ejected (doubling up to the max). Zero would readmit it at once, half-
+ * open, so every failure ejected and readmitted it in a loop; turning ejection off is `false`.
+ */
+const ejectionTime = aboveZero(
+  "an ejection of 0 would end at once; to turn ejection off, set outlierDetection: false",
+);
+/**
+ * How long an open circuit refuses (doubling up to the max). Zero would send the next request
+ * through as a half-open probe at once: the breaker would never shed load.
+ */
+const openTime = aboveZero(
+  "a circuit open for 0 refuses nothing; to turn the breaker off, set circuitBreaker: false",
 );
 
 const PORT = "a port number from 0 to 65535";
@@ -295,8 +311,8 @@ const outlierDetection = z.union([
   z.literal(false),
   z.strictObject({
     consecutiveFailures: positiveInteger.optional(),
-    baseEjectionTime: duration.optional(),
-    maxEjectionTime: duration.optional(),
+    baseEjectionTime: ejectionTime.optional(),
+    maxEjectionTime: ejectionTime.optional(),
     maxEjectedPercent: percent.optional(),
     slowStart: duration.optional(),
   }),
@@ -310,9 +326,11 @@ const circuitBreaker = z.union([
       (n) => n > 0 && n <= 100 ? undefined : `expected a percentage above 0, at most 100, got ${n}`,
     ).optional(),
     minRequests: positiveInteger.optional(),
-    window: duration.optional(),
-    openFor: duration.optional(),
-    maxOpenFor: duration.optional(),
+    // The failure rate is judged over this span; for 0 the sliding window would quietly count
+    // over ten 1 ms buckets instead (its smallest), a window nobody asked for.
+    window: aboveZero("a window of 0 spans no attempts to judge").optional(),
+    openFor: openTime.optional(),
+    maxOpenFor: openTime.optional(),
     halfOpenProbes: positiveInteger.optional(),
   }),
 ], { error: expected("circuit breaker settings or false") });

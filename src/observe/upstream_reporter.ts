@@ -67,11 +67,15 @@ export class UpstreamReporter implements UpstreamEvents {
       registers,
       collect() {
         this.reset();
+        // As of the scrape: an open circuit whose open time is over is half-open, even before
+        // the request that will make the move arrives.
+        const now = Date.now();
         for (const runtime of runtimes()) {
           const circuit = runtime.resilience.circuit;
           if (!circuit) continue;
+          const current = circuit.stateAt(now);
           for (const state of CIRCUIT_STATES) {
-            this.labels(runtime.config.name, state).set(circuit.state === state ? 1 : 0);
+            this.labels(runtime.config.name, state).set(current === state ? 1 : 0);
           }
         }
       },

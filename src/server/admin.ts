@@ -77,7 +77,10 @@ export function createAdminApp(deps: AdminDeps): Hono {
     });
   });
   app.get("/routes", (c) => c.json(describeRoutes(deps.current().table)));
-  app.get("/upstreams", (c) => c.json(describeUpstreams(deps.current().upstreams.values())));
+  app.get(
+    "/upstreams",
+    (c) => c.json(describeUpstreams(deps.current().upstreams.values(), Date.now())),
+  );
   app.get("/mirror", (c) => {
     const s = deps.current();
     return c.json(describeMirrors(s.config.routes, s.mirrors));

@@ -2,6 +2,7 @@
  * The upstreams' live state as plain data, for admin `/upstreams`: per target its health, why,
  * ejection, weight during slow start and load; per upstream its circuit breaker.
  */
+import type { CircuitBreaker } from "./resilience/circuit_breaker.ts";
 import type { UpstreamRuntime } from "./upstream.ts";
 
 /** One upstream's state. */
@@ -23,21 +24,16 @@ export interface UpstreamState {
   }[];
 }
 
-/** Describes `runtimes` (in the given order). */
-export function describeUpstreams(runtimes: Iterable<UpstreamRuntime>): UpstreamState[] {
+/** Describes `runtimes` (in the given order) as of `now` (epoch ms). */
+export function describeUpstreams(
+  runtimes: Iterable<UpstreamRuntime>,
+  now: number,
+): UpstreamState[] {
   return [...runtimes].map((runtime) => {
     const { circuit, health } = runtime.resilience;
     return {
       name: runtime.config.name,
-      circuit: circuit
-        ? {
-          state: circuit.state,
-          trips: circuit.trips,
-          ...(circuit.state === "open"
-            ? { openUntil: new Date(circuit.openUntil).toISOString() }
-            : {}),
-        }
-        : null,
+      circuit: circuit ? describeCircuit(circuit, now) : null,
       targets: runtime.targets.map((t) => ({
         url: t.url,
         healthy: t.healthy,
@@ -53,4 +49,17 @@ export function describeUpstreams(runtimes: Iterable<UpstreamRuntime>): Upstream
       })),
     };
   });
+}
+
+/**
+ * The breaker as of `now`: an open circuit whose open time is over reads as half-open, though
+ * the move itself waits for the next request (see `CircuitBreaker.stateAt`).
+ */
+function describeCircuit(circuit: CircuitBreaker, now: number): UpstreamState["circuit"] {
+  const state = circuit.stateAt(now);
+  return {
+    state,
+    trips: circuit.trips,
+    ...(state === "open" ? { openUntil: new Date(circuit.openUntil).toISOString() } : {}),
+  };
 }

@@ -72,6 +72,16 @@ export class CircuitBreaker {
     return PROBE + this.#round;
   }
 
+  /**
+   * The state as of `now`, for readers off the request path (admin `/upstreams`, the metrics
+   * gauge). The move from open to half-open is made lazily by the first `admit` after
+   * `openUntil`; a scrape in between would otherwise still say "open" long after the open time
+   * ended. Reading changes nothing: that next `admit` makes the move and reports it, as before.
+   */
+  stateAt(now: number): CircuitState {
+    return this.state === "open" && now >= this.openUntil ? "half_open" : this.state;
+  }
+
   /** Records an admitted attempt's outcome. */
   record(now: number, admission: Admission, failed: boolean): void {
     if (isProbe(admission)) {
