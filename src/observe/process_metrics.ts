@@ -5,18 +5,20 @@
  * - `gc`: it observes `gc` performance entries through a `PerformanceObserver` it never
  *   disconnects, which holds its registry, and with it a closed gateway's upstreams and live
  *   connections (through the scrape-time gauges), for the life of the process. Deno 2.9.6 never
- *   delivers `gc` entries anyway, so its `nodejs_gc_duration_seconds` histogram stayed empty.
+ *   delivers `gc` entries anyway, so its `nodejs_gc_duration_seconds` histogram stayed empty;
+ * - `processHandles`, `processRequests` and `processResources` (`nodejs_active_handles`,
+ *   `_requests`, `_resources`): they read Node's libuv bookkeeping, which Deno 2.9.6 fills only
+ *   with what its Node compatibility layer opens (node:net, node:fs callbacks, Node timers).
+ *   Ferry's listeners, sockets and files are Deno's own, so the gauges said 0 with requests in
+ *   flight: a wrong figure, not a missing one.
  */
 import type { Registry } from "prom-client";
 import heapSizeAndUsed from "prom-client/lib/metrics/heapSizeAndUsed.js";
 import heapSpacesSizeAndUsed from "prom-client/lib/metrics/heapSpacesSizeAndUsed.js";
 import osMemoryHeap from "prom-client/lib/metrics/osMemoryHeap.js";
 import processCpuTotal from "prom-client/lib/metrics/processCpuTotal.js";
-import processHandles from "prom-client/lib/metrics/processHandles.js";
 import processMaxFileDescriptors from "prom-client/lib/metrics/processMaxFileDescriptors.js";
 import processOpenFileDescriptors from "prom-client/lib/metrics/processOpenFileDescriptors.js";
-import processRequests from "prom-client/lib/metrics/processRequests.js";
-import processResources from "prom-client/lib/metrics/processResources.js";
 import processStartTime from "prom-client/lib/metrics/processStartTime.js";
 import version from "prom-client/lib/metrics/version.js";
 
@@ -28,13 +30,6 @@ const DEFAULTS: DefaultMetric[] = [
   osMemoryHeap,
   processOpenFileDescriptors,
   processMaxFileDescriptors,
-  // As prom-client: only where the runtime has `process.getActiveResourcesInfo`.
-  ...(typeof (globalThis as { process?: { getActiveResourcesInfo?: unknown } }).process
-      ?.getActiveResourcesInfo === "function"
-    ? [processResources]
-    : []),
-  processHandles,
-  processRequests,
   heapSizeAndUsed,
   heapSpacesSizeAndUsed,
   version,
