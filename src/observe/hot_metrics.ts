@@ -17,16 +17,66 @@ export interface MetricSnapshot {
   values: { metricName?: string; labels: Labels; value: number }[];
 }
 
+/** Whether a series may exist, by its label values (in `labelNames` order). */
+export type SeriesScope = (values: readonly string[]) => boolean;
+
 /** One counter series: increment `value`. */
 export interface CounterSeries {
   value: number;
+}
+
+/**
+ * A family's series by label values. Callers cache the series they get, so removing one
+ * detaches it: whoever still holds it counts on a series no scrape reads.
+ */
+class SeriesTable<S> {
+  readonly #series = new Map<string, { values: readonly string[]; labels: Labels; s: S }>();
+  /** Set by {@link restrictTo}: a series outside it is never created. */
+  #scope: SeriesScope | undefined;
+
+  constructor(private readonly labelNames: readonly string[], private readonly make: () => S) {}
+
+  get(values: string[]): S {
+    const key = values.join("\0");
+    const entry = this.#series.get(key);
+    if (entry) return entry.s;
+    // A name the config no longer has (a request started before a reload, ending after it):
+    // counted on a series of its own that is never exposed, so a removed series stays removed.
+    if (this.#scope && !this.#scope(values)) return this.make();
+    const labels: Labels = {};
+    this.labelNames.forEach((n, i) => labels[n] = values[i]);
+    const s = this.make();
+    this.#series.set(key, { values, labels, s });
+    return s;
+  }
+
+  /** Removes the series outside `keep`; later ones outside it are still created. */
+  retain(keep: SeriesScope): void {
+    for (const [key, { values }] of this.#series) {
+      if (!keep(values)) this.#series.delete(key);
+    }
+  }
+
+  /** Removes the series outside `scope`, and from now on creates none outside it. */
+  restrictTo(scope: SeriesScope): void {
+    this.#scope = scope;
+    this.retain(scope);
+  }
+
+  entries(): IterableIterator<{ labels: Labels; s: S }> {
+    return this.#series.values();
+  }
+
+  clear(): void {
+    this.#series.clear();
+  }
 }
 
 /** A counter family with a fixed label set, registered on `registry`. */
 export class HotCounter {
   readonly type = "counter" as const;
   readonly aggregator = "sum" as const;
-  readonly #series = new Map<string, { labels: Labels; s: CounterSeries }>();
+  readonly #series: SeriesTable<CounterSeries>;
 
   constructor(
     readonly name: string,
@@ -34,24 +84,27 @@ export class HotCounter {
     readonly labelNames: readonly string[],
     registry: Registry,
   ) {
+    this.#series = new SeriesTable(labelNames, () => ({ value: 0 }));
     registry.registerMetric(this as never);
   }
 
   /** The series for `values` (in `labelNames` order); cache it where the labels are fixed. */
   series(...values: string[]): CounterSeries {
-    const key = values.join("\0");
-    let entry = this.#series.get(key);
-    if (!entry) {
-      const labels: Labels = {};
-      this.labelNames.forEach((n, i) => labels[n] = values[i]);
-      entry = { labels, s: { value: 0 } };
-      this.#series.set(key, entry);
-    }
-    return entry.s;
+    return this.#series.get(values);
+  }
+
+  /** Removes the series outside `keep` (a reload removed what they name). */
+  retain(keep: SeriesScope): void {
+    this.#series.retain(keep);
+  }
+
+  /** Removes the series outside `scope`; those asked for later outside it are never exposed. */
+  restrictTo(scope: SeriesScope): void {
+    this.#series.restrictTo(scope);
   }
 
   get(): Promise<MetricSnapshot> {
-    const values = [...this.#series.values()].map((e) => ({ labels: e.labels, value: e.s.value }));
+    const values = [...this.#series.entries()].map((e) => ({ labels: e.labels, value: e.s.value }));
     const { name, help, type, aggregator } = this;
     return Promise.resolve({ name, help, type, aggregator, values });
   }
@@ -86,7 +139,7 @@ export class HistogramSeries {
 export class HotHistogram {
   readonly type = "histogram" as const;
   readonly aggregator = "sum" as const;
-  readonly #series = new Map<string, { labels: Labels; s: HistogramSeries }>();
+  readonly #series: SeriesTable<HistogramSeries>;
 
   constructor(
     readonly name: string,
@@ -95,25 +148,28 @@ export class HotHistogram {
     readonly buckets: readonly number[],
     registry: Registry,
   ) {
+    this.#series = new SeriesTable(labelNames, () => new HistogramSeries(buckets));
     registry.registerMetric(this as never);
   }
 
   series(...values: string[]): HistogramSeries {
-    const key = values.join("\0");
-    let entry = this.#series.get(key);
-    if (!entry) {
-      const labels: Labels = {};
-      this.labelNames.forEach((n, i) => labels[n] = values[i]);
-      entry = { labels, s: new HistogramSeries(this.buckets) };
-      this.#series.set(key, entry);
-    }
-    return entry.s;
+    return this.#series.get(values);
+  }
+
+  /** Removes the series outside `keep` (a reload removed what they name). */
+  retain(keep: SeriesScope): void {
+    this.#series.retain(keep);
+  }
+
+  /** Removes the series outside `scope`; those asked for later outside it are never exposed. */
+  restrictTo(scope: SeriesScope): void {
+    this.#series.restrictTo(scope);
   }
 
   get(): Promise<MetricSnapshot> {
     const values: MetricSnapshot["values"] = [];
     const bucket = `${this.name}_bucket`;
-    for (const { labels, s } of this.#series.values()) {
+    for (const { labels, s } of this.#series.entries()) {
       let cumulative = 0;
       this.buckets.forEach((le, i) => {
         cumulative += s.counts[i];

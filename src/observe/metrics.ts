@@ -5,6 +5,8 @@
  * plugin notorious stays off the hot path.
  */
 import { Counter, Gauge, Registry } from "prom-client";
+import type { NormalizedConfig } from "../config/normalized.ts";
+import { ConfigScope } from "./config_scope.ts";
 import { EventLoopLag, registerEventLoopLag } from "./event_loop_lag.ts";
 import { registerProcessMetrics } from "./process_metrics.ts";
 import {
@@ -22,6 +24,14 @@ export interface RouteSeries {
   bytesOut: CounterSeries;
   /** By method label, then by exact status (both bounded), looked up without building strings. */
   byKey: Map<string, Map<number, CounterSeries>>;
+}
+
+/** What `#prune` uses of a prom-client metric (`labelNames` is untyped there). */
+interface PromFamily {
+  labelNames?: readonly string[];
+  collect?: unknown;
+  get(): Promise<{ values: { labels: Record<string, string | number> }[] }>;
+  remove(labels: Record<string, string | number>): void;
 }
 
 /** Buckets for a proxy: sub-millisecond up to a minute. */
@@ -93,6 +103,8 @@ export class GatewayMetrics {
   readonly configInfo: Gauge<"version" | "hash">;
   /** Per route: its duration series and its request series by method and status class. */
   readonly #routes = new Map<string, RouteSeries>();
+  /** What the served config names; unset until the first one is applied. */
+  #scope: ConfigScope | undefined;
   readonly #eventLoopLag = new EventLoopLag();
 
   constructor() {
@@ -150,7 +162,10 @@ export class GatewayMetrics {
     });
   }
 
-  /** A route's series (created on first use). */
+  /**
+   * A route's series (created on first use). For a route the served config no longer has (a
+   * request that began before a reload removed it), series that no scrape reads, not cached.
+   */
   route(route: string): RouteSeries {
     let r = this.#routes.get(route);
     if (!r) {
@@ -160,9 +175,53 @@ export class GatewayMetrics {
         bytesOut: this.bytes.series(route, "out"),
         byKey: new Map(),
       };
-      this.#routes.set(route, r);
+      if (!this.#scope || this.#scope.hasRoute(route)) this.#routes.set(route, r);
     }
     return r;
+  }
+
+  /**
+   * After `config` was swapped in: removes every series naming a route, upstream or target it
+   * no longer has (their counters end, which `rate()` reads as a series that stopped), and
+   * keeps the others counting on. Requests still finishing on the old config count such names
+   * on series no scrape reads, so what a reload removed stays removed.
+   */
+  retainConfig(config: NormalizedConfig): void {
+    const scope = this.#scope = new ConfigScope(config);
+    for (const name of this.#routes.keys()) {
+      if (!scope.hasRoute(name)) this.#routes.delete(name);
+    }
+    const own = new Set<unknown>([this.requests, this.duration, this.bytes, this.upstreamDuration]);
+    for (const metric of this.registry.getMetricsAsArray() as unknown[]) {
+      if (own.has(metric)) {
+        const family = metric as HotCounter | HotHistogram;
+        family.restrictTo(scope.forLabels(family.labelNames)!);
+      } else if (metric instanceof HotCounter || metric instanceof HotHistogram) {
+        // Mirror counters: created at zero while a config is built, before it is swapped in,
+        // so only removed, never refused.
+        const keep = scope.forLabels(metric.labelNames);
+        if (keep) metric.retain(keep);
+      } else {
+        this.#prune(metric as PromFamily);
+      }
+    }
+  }
+
+  /**
+   * Removes a prom-client family's series outside the served config (upstream retries,
+   * ejections...). Families with a `collect` rebuild their series from live state on each
+   * scrape, and need nothing.
+   */
+  #prune(family: PromFamily): void {
+    const names = family.labelNames ?? [];
+    if (family.collect || !this.#scope?.forLabels(names)) return;
+    void family.get().then(({ values }) => {
+      // Read now, not when called: a later reload may have brought a name back meanwhile.
+      const keep = this.#scope?.forLabels(names);
+      for (const { labels } of values) {
+        if (keep && !keep(names.map((n) => String(labels[n])))) family.remove(labels);
+      }
+    });
   }
 
   /** Gauges of open WebSockets and streamed bodies, read from `live` at scrape time. */

@@ -18,6 +18,7 @@ import { withoutConnectionNamed } from "./hop_by_hop.ts";
 import { problem } from "./problem.ts";
 import { requestIdFrom } from "./request_id.ts";
 import type { ProxyState } from "./state.ts";
+import { NO_ROUTE } from "../observe/config_scope.ts";
 
 /** What the handler needs from its snapshot. */
 export interface HandlerDeps {
@@ -39,7 +40,6 @@ export interface ConnInfo {
   remoteAddr?: { hostname?: string };
 }
 
-const NO_ROUTE = "no_route";
 const ignore = () => {};
 
 /**

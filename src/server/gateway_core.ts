@@ -167,6 +167,8 @@ export class GatewayCore {
       this.#later(config.reload.streamGraceMs, () => closeRetiredShared());
     }
     this.metrics.setConfig(version, hash);
+    // In the same turn as the swap: no request can record on a name this config removed first.
+    this.metrics.retainConfig(config);
     this.metrics.reloads.labels("success").inc();
 
     if (previous) {
