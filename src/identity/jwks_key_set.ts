@@ -26,6 +26,8 @@ export interface KeySet {
   readonly kids: readonly string[];
   /** Canonical text of the kept keys: equal fingerprints mean the same keys. */
   readonly fingerprint: string;
+  /** The kept keys, as published. */
+  readonly keys: readonly JWK[];
 }
 
 /** Builds a key set from a parsed JWKS document; throws {@link InvalidKeySetError}. */
@@ -47,7 +49,18 @@ export function keySetFrom(doc: unknown): KeySet {
     resolve,
     kids: keys.flatMap((k) => typeof k.kid === "string" ? [k.kid] : []),
     fingerprint: JSON.stringify(keys),
+    keys,
   };
+}
+
+/**
+ * The keys of `newer` that `older` does not hold: after a rotation, the only keys a token that
+ * no key of `older` verified can still have been signed by. `undefined` when there are none.
+ */
+export function keysAddedSince(newer: KeySet, older: KeySet): KeySet | undefined {
+  const known = new Set(older.keys.map((key) => JSON.stringify(key)));
+  const added = newer.keys.filter((key) => !known.has(JSON.stringify(key)));
+  return added.length === 0 ? undefined : keySetFrom({ keys: added });
 }
 
 /** Parses JWKS text (a fetched document); throws {@link InvalidKeySetError}. */

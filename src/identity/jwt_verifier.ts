@@ -3,8 +3,9 @@
  * fail into a bounded reason and a detail that is safe to show (never the token, never a claim
  * value the client chose). The algorithm allow-list is checked before any key is looked up, so
  * `alg: none` and HS/RS confusion are refused without touching a key, and a token with an
- * unknown `kid` asks the source for newer keys (rotation) once before it is refused. A token
- * the route already verified against the current keys is taken from its memo instead.
+ * unknown `kid`, or without `kid` and verified by no key, asks the source for newer keys
+ * (rotation) once before it is refused. A token the route already verified against the current
+ * keys is taken from its memo instead.
  */
 import {
   decodeProtectedHeader,
@@ -15,7 +16,7 @@ import {
   type JWTVerifyOptions,
 } from "jose";
 import { JwksUnavailableError } from "./jwks_cache.ts";
-import type { KeySet } from "./jwks_key_set.ts";
+import { keysAddedSince, type KeySet } from "./jwks_key_set.ts";
 import type { VerifiedTokens } from "./verified_tokens.ts";
 
 /** Why a token was refused (the `reason` label of `ferry_auth_failures_total`). */
@@ -105,9 +106,9 @@ export async function verifyJwt(
   );
   if (known) return known;
   // Before any key is looked up: `none` and HS/RS confusion never reach a key.
-  let alg: unknown;
+  let alg: unknown, kid: unknown;
   try {
-    alg = decodeProtectedHeader(token).alg;
+    ({ alg, kid } = decodeProtectedHeader(token));
   } catch {
     throw rejected("malformed");
   }
@@ -141,10 +142,10 @@ export async function verifyJwt(
   };
   let payload: JWTPayload;
   try {
-    payload = (await jwtVerify(token, resolve, options)).payload;
+    payload = await verifyWith(token, resolve, options);
   } catch (e) {
-    if (!(e instanceof errors.JWKSMultipleMatchingKeys)) throw toRejection(e);
-    payload = await tryEach(token, e, options);
+    if (kid !== undefined || !(e instanceof JwtRejected) || e.reason !== "bad_signature") throw e;
+    ({ payload, keys: current } = await verifyWithAddedKeys(token, source, current, options, e));
   }
   assertIssuedInThePast(payload, checks.clockToleranceSeconds);
   // `current` is the set that verified it (newer keys, after a rotation).
@@ -162,6 +163,45 @@ function assertIssuedInThePast(payload: JWTPayload, toleranceSeconds: number): v
   const now = Math.floor(Date.now() / 1000);
   if (typeof payload.iat === "number" && payload.iat > now + toleranceSeconds) {
     throw rejected("not_yet_valid");
+  }
+}
+
+/**
+ * A token without `kid` has no kid to be unknown: when no key of `current` verified it
+ * (`refusal`), it may be signed by a key the issuer rotated in since. Newer keys are asked for
+ * as for an unknown kid (the same cooldown, so a flood of forged kid-less tokens cannot storm
+ * the provider), and only the keys they add are tried: the others already failed. Returns the
+ * payload with the key set that verified it, or throws `refusal`.
+ */
+async function verifyWithAddedKeys(
+  token: string,
+  source: KeySource,
+  current: KeySet,
+  options: JWTVerifyOptions,
+  refusal: JwtRejected,
+): Promise<{ payload: JWTPayload; keys: KeySet }> {
+  const newer = await source.keysAfterUnknownKid(current);
+  const added = newer ? keysAddedSince(newer, current) : undefined;
+  if (!newer || !added) throw refusal;
+  try {
+    return { payload: await verifyWith(token, added.resolve, options), keys: newer };
+  } catch (e) {
+    // No added key is of the token's algorithm: still a signature that no key verifies.
+    throw e instanceof JwtRejected && e.reason === "unknown_kid" ? refusal : e;
+  }
+}
+
+/** Verifies `token` with the key `getKey` picks, or each candidate when several fit. */
+async function verifyWith(
+  token: string,
+  getKey: JWTVerifyGetKey,
+  options: JWTVerifyOptions,
+): Promise<JWTPayload> {
+  try {
+    return (await jwtVerify(token, getKey, options)).payload;
+  } catch (e) {
+    if (!(e instanceof errors.JWKSMultipleMatchingKeys)) throw toRejection(e);
+    return await tryEach(token, e, options);
   }
 }
 
