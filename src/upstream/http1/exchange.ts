@@ -266,7 +266,9 @@ export class Exchange implements BodyOwner, DeadlineOwner, EventListenerObject {
       if (head.status >= 200) return head;
       // 100 Continue, 102 Processing, 103 Early Hints: informational; the answer follows.
       if (head.status === 101) throw protocol("unexpected 101 Switching Protocols");
-      if (++this.#interim > MAX_INTERIM) throw protocol("too many interim (1xx) responses");
+      if (++this.#interim > MAX_INTERIM) {
+        throw protocol(`upstream sent more than ${MAX_INTERIM} interim (1xx) responses`);
+      }
       scanner.reset();
     }
   }

@@ -114,6 +114,7 @@ export function parseResponseHead(text: string): ResponseHead {
 
   const headers: string[] = [];
   let contentLength = -1;
+  let transferEncoding = false;
   let transferCodings = 0;
   let chunked = false;
   let close = false;
@@ -141,14 +142,21 @@ export function parseResponseHead(text: string): ResponseHead {
       case 14:
         if (name === "content-length") {
           const n = parseContentLength(value);
-          if (contentLength >= 0 && n !== contentLength) {
-            throw protocol("conflicting content-length values");
+          // RFC 9112 §6.3 (5): repeats of one value become one field with that value before
+          // the message goes on. "5, 5" is no valid length for Deno.serve, which drops it and
+          // then tells a HEAD client "content-length: 0".
+          if (contentLength >= 0) {
+            if (n !== contentLength) throw protocol("conflicting content-length values");
+            headers.length -= 2;
+          } else if (value.indexOf(",") >= 0) {
+            headers[headers.length - 1] = String(n);
           }
           contentLength = n;
         }
         break;
       case 17:
         if (name === "transfer-encoding") {
+          transferEncoding = true;
           for (const coding of listTokens(value)) {
             transferCodings++;
             chunked = coding === "chunked";
@@ -172,9 +180,12 @@ export function parseResponseHead(text: string): ResponseHead {
     }
   }
 
-  if (transferCodings > 0) {
+  if (transferEncoding) {
     // RFC 9112 §6.1: "chunked" exactly once and last; anything else we cannot undo for the
-    // client, and both framings at once is the classic smuggling vector. Never guess.
+    // client, and both framings at once is the classic smuggling vector. Never guess. A field
+    // that is present but empty (or only commas) frames nothing: reading it as absent would let
+    // Content-Length or the close frame a body the upstream said it had transfer-coded.
+    if (transferCodings === 0) throw protocol("transfer-encoding names no transfer-coding");
     if (transferCodings > 1) throw protocol("chunked applied more than once");
     if (contentLength >= 0) throw protocol("both transfer-encoding and content-length");
     if (minor === 0) throw protocol("transfer-encoding in an HTTP/1.0 response");
