@@ -4,9 +4,8 @@
  * in-flight requests, open streams and open WebSockets while something is open and after.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { freePort, startTestGateway, startUpstream } from "../helpers/gateway.ts";
-import { DenoProcess, MOD_TS, SERVE_FLAGS, SERVING_LINE, withTempDir } from "../helpers/process.ts";
+import { SERVE_FLAGS } from "../helpers/process.ts";
 import {
   openSocket,
   pollFor,
@@ -14,6 +13,7 @@ import {
   websocketEchoResponse,
   wsUrl,
 } from "../helpers/reload.ts";
+import { scrapeServedGateway } from "./served_metrics.ts";
 
 /** The buckets the README documents: sub-millisecond to a minute. */
 const DOCUMENTED_BUCKETS = [
@@ -254,46 +254,23 @@ Deno.test("open_streams{kind=websocket} is 1 while a bridged WebSocket is open, 
 Deno.test("process metrics under the flags Ferry is served with", async (t) => {
   // Process metrics read /proc, which Deno guards: measured in a real `ferry start` process with
   // the serve flags (narrow read and env access), not under the test runner's broad flags.
-  await withTempDir(async (dir) => {
-    const file = join(dir, "ferry.config.ts");
-    await Deno.writeTextFile(
-      file,
-      `export default ${
-        JSON.stringify({
-          listen: { hostname: "127.0.0.1", port: 0 },
-          admin: { hostname: "127.0.0.1", port: 0 },
-          upstreams: { api: { targets: [`http://127.0.0.1:${freePort()}`] } },
-          routes: [{ name: "all", upstream: "api" }],
-        })
-      };\n`,
+  const m = await scrapeServedGateway(SERVE_FLAGS);
+
+  await t.step("CPU, start time and heap are exported with the ferry_ prefix", () => {
+    assert.ok(m.get("ferry_process_cpu_seconds_total")! > 0);
+    const started = m.get("ferry_process_start_time_seconds")!;
+    assert.ok(started > 0 && started <= Date.now() / 1000 + 1, String(started));
+    assert.ok(m.get("ferry_nodejs_heap_size_used_bytes")! > 0);
+    // Nothing unprefixed: an embedding app's own metrics never collide with these.
+    assert.deepEqual([...m.keys()].filter((k) => !k.startsWith("ferry_")), []);
+  });
+
+  await t.step("resident memory is the real figure, not 0", () => {
+    // prom-client reads /proc/self/status, which Deno allows only with --allow-all; the read
+    // fails quietly and the gauge is exported as 0 (virtual memory, heap and open fds too).
+    assert.ok(
+      m.get("ferry_process_resident_memory_bytes")! > 0,
+      `ferry_process_resident_memory_bytes = ${m.get("ferry_process_resident_memory_bytes")}`,
     );
-    const proc = new DenoProcess(["run", ...SERVE_FLAGS, MOD_TS, "start", "--config", file]);
-    try {
-      const line = await proc.waitForStderr(SERVING_LINE, 60_000);
-      const { admin } = JSON.parse(`{${line[0]}`) as { admin: string };
-      const m = await scrapeMetrics(admin);
-
-      await t.step("CPU, start time and heap are exported with the ferry_ prefix", () => {
-        assert.ok(m.get("ferry_process_cpu_seconds_total")! > 0);
-        const started = m.get("ferry_process_start_time_seconds")!;
-        assert.ok(started > 0 && started <= Date.now() / 1000 + 1, String(started));
-        assert.ok(m.get("ferry_nodejs_heap_size_used_bytes")! > 0);
-        // Nothing unprefixed: an embedding app's own metrics never collide with these.
-        assert.deepEqual([...m.keys()].filter((k) => !k.startsWith("ferry_")), []);
-      });
-
-      await t.step("resident memory is the real figure, not 0", () => {
-        // prom-client reads /proc/self/status, which Deno allows only with --allow-all; the read
-        // fails quietly and the gauge is exported as 0 (virtual memory, heap and open fds too).
-        assert.ok(
-          m.get("ferry_process_resident_memory_bytes")! > 0,
-          `ferry_process_resident_memory_bytes = ${m.get("ferry_process_resident_memory_bytes")}`,
-        );
-      });
-    } finally {
-      proc.signal("SIGTERM");
-      await proc.waitForExit(20_000);
-      await proc.dispose();
-    }
   });
 });

@@ -7,21 +7,15 @@ import { join } from "node:path";
 import { ConfigError } from "../../src/config/config_error.ts";
 import { startEchoUpstream, startTestGateway } from "../helpers/gateway.ts";
 import { withTempDir } from "../helpers/process.ts";
+import { refusingPolicyConfig } from "./refusing_policy_config.ts";
 
-const MODULE = "./tests/fixtures/policies/refuses_options.ts";
-
+/** The refusing-policy config, logging to `file`. */
 function config(upstream: string, file: string, refuse: boolean) {
-  return {
-    upstreams: { api: { targets: [upstream] } },
-    routes: [{
-      name: "shop",
-      upstream: "api",
-      use: [{ kind: "custom", options: { module: MODULE, options: { refuse } } }],
-    }],
+  return refusingPolicyConfig(upstream, refuse, {
     accessLog: { to: { file } },
     // Whatever a reload retires is closed at once: the failed reload must retire nothing.
     reload: { streamGrace: "0ms" },
-  };
+  });
 }
 
 /** Lets timers already due run first (same-delay timers fire in the order they were set). */

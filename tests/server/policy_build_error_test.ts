@@ -6,25 +6,13 @@
 import assert from "node:assert/strict";
 import { ConfigError } from "../../src/config/config_error.ts";
 import { startEchoUpstream, startTestGateway } from "../helpers/gateway.ts";
-
-const MODULE = "./tests/fixtures/policies/refuses_options.ts";
-
-function config(upstream: string, refuse: boolean) {
-  return {
-    upstreams: { api: { targets: [upstream] } },
-    routes: [{
-      name: "shop",
-      upstream: "api",
-      use: [{ kind: "custom", options: { module: MODULE, options: { refuse } } }],
-    }],
-  };
-}
+import { refusingPolicyConfig } from "./refusing_policy_config.ts";
 
 Deno.test("a policy refusing its options at start-up: the gateway does not start", async () => {
   const upstream = startEchoUpstream();
   try {
     await assert.rejects(
-      () => startTestGateway(config(upstream.url, true)),
+      () => startTestGateway(refusingPolicyConfig(upstream.url, true)),
       (e: unknown) =>
         e instanceof ConfigError && e.issues[0].path === "routes[0].use[0]" &&
         /SHOP_KEY is not set/.test(e.issues[0].message),
@@ -36,16 +24,16 @@ Deno.test("a policy refusing its options at start-up: the gateway does not start
 
 Deno.test("a policy refusing its options on reload: the old config keeps serving", async () => {
   const upstream = startEchoUpstream();
-  const gw = await startTestGateway(config(upstream.url, false));
+  const gw = await startTestGateway(refusingPolicyConfig(upstream.url, false));
   try {
-    await assert.rejects(() => gw.reload(config(upstream.url, true)), ConfigError);
+    await assert.rejects(() => gw.reload(refusingPolicyConfig(upstream.url, true)), ConfigError);
     const res = await fetch(`${gw.url}/x`);
     await res.body?.cancel();
     assert.equal(res.status, 200);
     const view = await (await fetch(`${gw.adminUrl}/config`)).json();
     assert.equal(view.version, 1);
     // The same good config again is still "unchanged": the failed one was never applied.
-    const again = await gw.reload(config(upstream.url, false));
+    const again = await gw.reload(refusingPolicyConfig(upstream.url, false));
     assert.equal(again.changed, false);
   } finally {
     await gw.close();

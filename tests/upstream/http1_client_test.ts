@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { type OutboundRequest, UpstreamError } from "../../src/upstream/client.ts";
 import { Http1Client } from "../../src/upstream/http1/client.ts";
-import { type RawConn, startRawServer } from "./servers/raw_server.ts";
+import { answerEach, withRawServer } from "./servers/raw_client_harness.ts";
 import { bodyText, header, relaxed, request, targetFor, unusedPort } from "./servers/target.ts";
 
 function isKind(kind: UpstreamError["kind"], message?: RegExp) {
@@ -16,38 +16,8 @@ function isKind(kind: UpstreamError["kind"], message?: RegExp) {
   };
 }
 
-/** Runs `fn` with a fresh client and a raw server whose every request gets `respond`'s bytes. */
-async function withServer(
-  handle: (conn: RawConn, index: number) => Promise<void>,
-  fn: (
-    send: (over?: Partial<OutboundRequest>) => ReturnType<Http1Client["send"]>,
-    server: ReturnType<typeof startRawServer>,
-  ) => Promise<void>,
-  options = { maxIdlePerTarget: 8, idleTimeoutMs: 30_000 },
-): Promise<void> {
-  const server = startRawServer(handle);
-  const client = new Http1Client(options);
-  try {
-    await fn(
-      (over = {}) => client.send(targetFor(server.port), request(server.port, over), relaxed),
-      server,
-    );
-  } finally {
-    client.close();
-    await server.close();
-  }
-  assert.deepEqual(server.errors, []);
-}
-
-/** A server that answers every request on a connection with `response`, until the client closes. */
-function answerEach(response: string) {
-  return async (conn: RawConn) => {
-    while (await conn.readHead() !== null) await conn.write(response);
-  };
-}
-
 Deno.test("a close-delimited body is read to EOF and its connection is not reused", async () => {
-  await withServer(
+  await withRawServer(
     async (conn) => {
       await conn.readHead();
       await conn.write("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\nuntil the ");
@@ -69,7 +39,7 @@ Deno.test("chunk extensions are skipped and trailers dropped", async () => {
     '5;name=value;quoted="a b"\r\nhello\r\n' +
     "6 ; x\r\n world\r\n" +
     "0;last\r\nx-trailer: 1\r\nx-other: 2\r\n\r\n";
-  await withServer(answerEach(response), async (send, server) => {
+  await withRawServer(answerEach(response), async (send, server) => {
     for (let i = 0; i < 2; i++) {
       const res = await send();
       assert.equal(await bodyText(res.body), "hello world");
@@ -83,7 +53,7 @@ Deno.test("a chunked body arriving in small pieces is decoded as it streams", as
   let headSeen!: () => void;
   const seen = new Promise<void>((resolve) => headSeen = resolve);
   const tail = "3\r\nabc\r\n10\r\n0123456789abcdef\r\n0\r\nx-t: 1\r\n\r\n";
-  await withServer(
+  await withRawServer(
     async (conn) => {
       await conn.readHead();
       await conn.write("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nx");
@@ -102,7 +72,7 @@ Deno.test("a chunked body arriving in small pieces is decoded as it streams", as
 });
 
 Deno.test("a malformed chunk size is a protocol error", async () => {
-  await withServer(
+  await withRawServer(
     answerEach("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"),
     async (send) => {
       await assert.rejects(send(), isKind("protocol", /chunk size/));
@@ -113,7 +83,7 @@ Deno.test("a malformed chunk size is a protocol error", async () => {
 Deno.test("a malformed chunk size mid-stream errors the body stream", async () => {
   let headSeen!: () => void;
   const seen = new Promise<void>((resolve) => headSeen = resolve);
-  await withServer(
+  await withRawServer(
     async (conn) => {
       await conn.readHead();
       await conn.write("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n");
@@ -133,7 +103,7 @@ Deno.test("a malformed chunk size mid-stream errors the body stream", async () =
 });
 
 Deno.test("transfer-encoding together with content-length is a protocol error", async () => {
-  await withServer(
+  await withRawServer(
     answerEach(
       "HTTP/1.1 200 OK\r\ncontent-length: 5\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
     ),
@@ -144,7 +114,7 @@ Deno.test("transfer-encoding together with content-length is a protocol error", 
 });
 
 Deno.test("a transfer-coding other than chunked is a protocol error", async () => {
-  await withServer(
+  await withRawServer(
     answerEach("HTTP/1.1 200 OK\r\ntransfer-encoding: gzip, chunked\r\n\r\n0\r\n\r\n"),
     async (send) => {
       await assert.rejects(send(), isKind("protocol", /gzip/));
@@ -153,7 +123,7 @@ Deno.test("a transfer-coding other than chunked is a protocol error", async () =
 });
 
 Deno.test("differing duplicate content-lengths are a protocol error", async () => {
-  await withServer(
+  await withRawServer(
     answerEach("HTTP/1.1 200 OK\r\ncontent-length: 5\r\ncontent-length: 6\r\n\r\nhello!"),
     async (send) => {
       await assert.rejects(send(), isKind("protocol", /content-length/));
@@ -162,7 +132,7 @@ Deno.test("differing duplicate content-lengths are a protocol error", async () =
 });
 
 Deno.test("identical duplicate content-lengths are accepted", async () => {
-  await withServer(
+  await withRawServer(
     answerEach("HTTP/1.1 200 OK\r\ncontent-length: 5\r\ncontent-length: 5, 5\r\n\r\nhello"),
     async (send) => {
       assert.equal(await bodyText((await send()).body), "hello");
@@ -172,7 +142,7 @@ Deno.test("identical duplicate content-lengths are accepted", async () => {
 
 Deno.test("a non-numeric content-length is a protocol error", async () => {
   for (const value of ["abc", "-1", "1e3", "5 5", ""]) {
-    await withServer(
+    await withRawServer(
       answerEach(`HTTP/1.1 200 OK\r\ncontent-length: ${value}\r\n\r\nhello`),
       async (send) => {
         await assert.rejects(send(), isKind("protocol"), `content-length: ${value}`);
@@ -182,7 +152,7 @@ Deno.test("a non-numeric content-length is a protocol error", async () => {
 });
 
 Deno.test("100 Continue and 103 Early Hints before the response are skipped", async () => {
-  await withServer(
+  await withRawServer(
     answerEach(
       "HTTP/1.1 100 Continue\r\n\r\n" +
         "HTTP/1.1 103 Early Hints\r\nlink: </style.css>; rel=preload\r\n\r\n" +
@@ -203,7 +173,7 @@ Deno.test("100 Continue and 103 Early Hints before the response are skipped", as
 });
 
 Deno.test("101 Switching Protocols is a protocol error", async () => {
-  await withServer(
+  await withRawServer(
     answerEach("HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\n\r\n"),
     async (send) => {
       await assert.rejects(send(), isKind("protocol", /101/));
@@ -212,7 +182,7 @@ Deno.test("101 Switching Protocols is a protocol error", async () => {
 });
 
 Deno.test("an HTTP/1.0 response is read and its connection not reused", async () => {
-  await withServer(
+  await withRawServer(
     answerEach("HTTP/1.0 200 OK\r\ncontent-length: 3\r\n\r\nold"),
     async (send, server) => {
       assert.equal(await bodyText((await send()).body), "old");
@@ -223,7 +193,7 @@ Deno.test("an HTTP/1.0 response is read and its connection not reused", async ()
 });
 
 Deno.test("an HTTP/1.0 response with keep-alive keeps its connection", async () => {
-  await withServer(
+  await withRawServer(
     answerEach("HTTP/1.0 200 OK\r\nconnection: keep-alive\r\ncontent-length: 3\r\n\r\nold"),
     async (send, server) => {
       assert.equal(await bodyText((await send()).body), "old");
@@ -234,7 +204,7 @@ Deno.test("an HTTP/1.0 response with keep-alive keeps its connection", async () 
 });
 
 Deno.test("a connection: close response is not reused", async () => {
-  await withServer(
+  await withRawServer(
     answerEach("HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\nhi"),
     async (send, server) => {
       assert.equal(await bodyText((await send()).body), "hi");
@@ -245,7 +215,7 @@ Deno.test("a connection: close response is not reused", async () => {
 });
 
 Deno.test("bytes after the framed body make the connection unusable", async () => {
-  await withServer(
+  await withRawServer(
     answerEach("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nhiGARBAGE"),
     async (send, server) => {
       assert.equal(await bodyText((await send()).body), "hi");
@@ -256,7 +226,7 @@ Deno.test("bytes after the framed body make the connection unusable", async () =
 });
 
 Deno.test("an idle connection the upstream closed is not handed out again", async () => {
-  await withServer(
+  await withRawServer(
     async (conn) => {
       await conn.readHead();
       await conn.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nhi");
@@ -272,7 +242,7 @@ Deno.test("an idle connection the upstream closed is not handed out again", asyn
 
 Deno.test("a pooled connection that dies under a GET is retried once on a new one", async () => {
   const heads: number[] = [];
-  await withServer(
+  await withRawServer(
     async (conn, index) => {
       heads[index] = 0;
       // The first connection answers once, then takes the next request and drops it: the race
@@ -293,7 +263,7 @@ Deno.test("a pooled connection that dies under a GET is retried once on a new on
 });
 
 Deno.test("a pooled connection that dies under a streamed POST is not retried", async () => {
-  await withServer(
+  await withRawServer(
     async (conn) => {
       await conn.readHead();
       await conn.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nhi");
@@ -318,7 +288,7 @@ Deno.test("a pooled connection that dies under a streamed POST is not retried", 
 });
 
 Deno.test("a response head over 64 KiB is a protocol error", async () => {
-  await withServer(
+  await withRawServer(
     async (conn) => {
       await conn.readHead();
       await conn.write("HTTP/1.1 200 OK\r\n");
@@ -333,7 +303,7 @@ Deno.test("a response head over 64 KiB is a protocol error", async () => {
 
 Deno.test("a large head under the limit is fine", async () => {
   const filler = Array.from({ length: 40 }, (_, i) => `x-f-${i}: ${"b".repeat(1000)}\r\n`).join("");
-  await withServer(
+  await withRawServer(
     answerEach(`HTTP/1.1 200 OK\r\n${filler}content-length: 2\r\n\r\nok`),
     async (send) => {
       const res = await send();
@@ -344,7 +314,7 @@ Deno.test("a large head under the limit is fine", async () => {
 });
 
 Deno.test("obsolete line folding is a protocol error", async () => {
-  await withServer(
+  await withRawServer(
     answerEach("HTTP/1.1 200 OK\r\nx-a: one\r\n  two\r\ncontent-length: 0\r\n\r\n"),
     async (send) => {
       await assert.rejects(send(), isKind("protocol", /folding/));
@@ -366,7 +336,7 @@ Deno.test("malformed heads are protocol errors", async () => {
     "HTTP/1.1 200 OK\r\nx-a: \u0000\r\n\r\n",
   ];
   for (const head of heads) {
-    await withServer(answerEach(head), async (send) => {
+    await withRawServer(answerEach(head), async (send) => {
       await assert.rejects(send(), isKind("protocol"), JSON.stringify(head));
     });
   }
@@ -379,14 +349,14 @@ Deno.test("every control character but HTAB in a response head is a protocol err
   for (const b of controls) {
     const c = String.fromCharCode(b);
     for (const head of [`HTTP/1.1 200 O${c}K\r\n\r\n`, `HTTP/1.1 200 OK\r\nx-a: 1${c}2\r\n\r\n`]) {
-      await withServer(answerEach(head), async (send) => {
+      await withRawServer(answerEach(head), async (send) => {
         await assert.rejects(send(), isKind("protocol"), JSON.stringify(head));
       });
     }
   }
   // HTAB inside a value and obs-text (bytes 0x80-0xFF) are allowed (RFC 9110 §5.5).
   const fine = "HTTP/1.1 200 OK\r\nx-a: 1\t2\r\nx-b: caf\xe9\r\ncontent-length: 0\r\n\r\n";
-  await withServer(answerEach(fine), async (send) => {
+  await withRawServer(answerEach(fine), async (send) => {
     const res = await send();
     assert.deepEqual(res.headers, ["x-a", "1\t2", "x-b", "caf\xe9", "content-length", "0"]);
   });
@@ -397,20 +367,20 @@ Deno.test("a request header value with a control character is never written", as
   for (
     const value of ["a\r\nx-injected: 1", "a\nb", "a\u0000b", "a\u0001b", "a\u007fb", "\u0100"]
   ) {
-    await withServer(answerEach("HTTP/1.1 204 No Content\r\n\r\n"), async (send, server) => {
+    await withRawServer(answerEach("HTTP/1.1 204 No Content\r\n\r\n"), async (send, server) => {
       await assert.rejects(send({ headers: ["host", "x", "x-a", value] }), TypeError);
       assert.deepEqual(server.heads, [], JSON.stringify(value));
     });
   }
   // HTAB and Latin-1 beyond ASCII (obs-text) are allowed.
-  await withServer(answerEach("HTTP/1.1 204 No Content\r\n\r\n"), async (send, server) => {
+  await withRawServer(answerEach("HTTP/1.1 204 No Content\r\n\r\n"), async (send, server) => {
     assert.equal((await send({ headers: ["host", "x", "x-a", "1\t2 caf\u00e9"] })).status, 204);
     assert.match(server.heads[0], /\r\nx-a: 1\t2 caf\u00e9\r\n/);
   });
 });
 
 Deno.test("a status line without a reason phrase is accepted", async () => {
-  await withServer(answerEach("HTTP/1.1 404\r\ncontent-length: 0\r\n\r\n"), async (send) => {
+  await withRawServer(answerEach("HTTP/1.1 404\r\ncontent-length: 0\r\n\r\n"), async (send) => {
     const res = await send();
     assert.equal(res.status, 404);
     assert.equal(res.statusText, "");
@@ -419,7 +389,7 @@ Deno.test("a status line without a reason phrase is accepted", async () => {
 });
 
 Deno.test("204 and 304 with a content-length still have no body", async () => {
-  await withServer(
+  await withRawServer(
     async (conn) => {
       await conn.readHead();
       await conn.write("HTTP/1.1 204 No Content\r\ncontent-length: 5\r\n\r\n");
@@ -440,7 +410,7 @@ Deno.test("204 and 304 with a content-length still have no body", async () => {
 
 Deno.test("cancelling a body mid-stream closes the connection instead of pooling it", async () => {
   let closedByClient = false;
-  await withServer(
+  await withRawServer(
     async (conn, index) => {
       await conn.readHead();
       if (index === 0) {
@@ -466,7 +436,7 @@ Deno.test("cancelling a body mid-stream closes the connection instead of pooling
 });
 
 Deno.test("a body cut short by the upstream errors with reset", async () => {
-  await withServer(
+  await withRawServer(
     async (conn) => {
       await conn.readHead();
       await conn.write("HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly this");
@@ -480,7 +450,7 @@ Deno.test("a body cut short by the upstream errors with reset", async () => {
 });
 
 Deno.test("an upstream closing before the response is a reset", async () => {
-  await withServer(
+  await withRawServer(
     async (conn) => {
       await conn.readHead();
       await conn.write("HTTP/1.1 200 O");
@@ -495,7 +465,7 @@ Deno.test("an upstream closing before the response is a reset", async () => {
 Deno.test("the request head is written as the caller gave it, with client framing", async () => {
   const heads: string[] = [];
   const bodies: string[] = [];
-  await withServer(
+  await withRawServer(
     async (conn) => {
       for (;;) {
         const head = await conn.readHead();
@@ -548,7 +518,7 @@ Deno.test("the request head is written as the caller gave it, with client framin
 });
 
 Deno.test("a request body shorter than its declared length fails as aborted", async () => {
-  await withServer(
+  await withRawServer(
     async (conn) => {
       await conn.readHead();
       await conn.waitForClose();
@@ -569,7 +539,7 @@ Deno.test("a request body shorter than its declared length fails as aborted", as
 });
 
 Deno.test("a request body stream that errors fails the exchange as aborted", async () => {
-  await withServer(
+  await withRawServer(
     async (conn) => {
       await conn.readHead();
       await conn.waitForClose();
@@ -591,7 +561,7 @@ Deno.test("a request body stream that errors fails the exchange as aborted", asy
 });
 
 Deno.test("invalid request parts are rejected before anything is sent", async () => {
-  await withServer(answerEach("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"), async (send) => {
+  await withRawServer(answerEach("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"), async (send) => {
     const invalid: Partial<OutboundRequest>[] = [
       { path: "/a b" },
       { path: "/a\u007f" },
@@ -615,7 +585,7 @@ Deno.test("invalid request parts are rejected before anything is sent", async ()
 Deno.test("idle connections are closed after idleTimeoutMs", async () => {
   let closedByClient!: () => void;
   const closed = new Promise<void>((resolve) => closedByClient = resolve);
-  await withServer(
+  await withRawServer(
     async (conn) => {
       await conn.readHead();
       await conn.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nhi");
@@ -632,7 +602,7 @@ Deno.test("idle connections are closed after idleTimeoutMs", async () => {
 });
 
 Deno.test("no more than maxIdlePerTarget connections are kept", async () => {
-  await withServer(
+  await withRawServer(
     answerEach("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nhi"),
     async (send, server) => {
       const three = await Promise.all([send(), send(), send()]);

@@ -1,12 +1,12 @@
 /**
- * Hunt: RFC 9112 framing and connection-reuse edge cases of the HTTP/1.1 client, scripted byte by
+ * RFC 9112 framing and connection-reuse edge cases of the HTTP/1.1 client, scripted byte by
  * byte from a raw TCP upstream.
  */
 import assert from "node:assert/strict";
 import { type OutboundRequest, UpstreamError } from "../../src/upstream/client.ts";
-import { Http1Client } from "../../src/upstream/http1/client.ts";
-import { type RawConn, startRawServer } from "./servers/raw_server.ts";
-import { bodyText, relaxed, request, targetFor } from "./servers/target.ts";
+import { answerEach, withRawServer } from "./servers/raw_client_harness.ts";
+import type { RawConn } from "./servers/raw_server.ts";
+import { bodyText } from "./servers/target.ts";
 
 function isProtocol(e: unknown): boolean {
   assert.ok(e instanceof UpstreamError, `expected an UpstreamError, got ${e}`);
@@ -14,40 +14,14 @@ function isProtocol(e: unknown): boolean {
   return true;
 }
 
-type Send = (over?: Partial<OutboundRequest>) => ReturnType<Http1Client["send"]>;
-
-async function withServer(
-  handle: (conn: RawConn, index: number) => Promise<void>,
-  fn: (send: Send, server: ReturnType<typeof startRawServer>) => Promise<void>,
-): Promise<void> {
-  const server = startRawServer(handle);
-  const client = new Http1Client({ maxIdlePerTarget: 8, idleTimeoutMs: 30_000 });
-  try {
-    await fn(
-      (over = {}) => client.send(targetFor(server.port), request(server.port, over), relaxed),
-      server,
-    );
-  } finally {
-    client.close();
-    await server.close();
-  }
-  assert.deepEqual(server.errors, []);
-}
-
-function answerEach(response: string) {
-  return async (conn: RawConn) => {
-    while (await conn.readHead() !== null) await conn.write(response);
-  };
-}
-
 /** Each response is a protocol error, never a response. */
 async function rejected(response: string): Promise<void> {
-  await withServer(answerEach(response), async (send) => {
+  await withRawServer(answerEach(response), async (send) => {
     await assert.rejects(send(), isProtocol, JSON.stringify(response));
   });
 }
 
-Deno.test("hunt: malformed field lines and framing headers are protocol errors", async () => {
+Deno.test("malformed field lines and framing headers are protocol errors", async () => {
   for (
     const response of [
       "HTTP/1.1 200 OK\r\ncontent-length : 2\r\n\r\nhi",
@@ -88,7 +62,7 @@ Deno.test("hunt: malformed field lines and framing headers are protocol errors",
   }
 });
 
-Deno.test("hunt: lenient but well-defined framing is read exactly", async () => {
+Deno.test("lenient but well-defined framing is read exactly", async () => {
   const cases: [string, string][] = [
     ["HTTP/1.1 200 OK\r\ncontent-length:    2   \r\n\r\nhi", "hi"],
     ["HTTP/1.1 200 OK\r\ncontent-length: 2,2\r\n\r\nhi", "hi"],
@@ -116,7 +90,7 @@ Deno.test("hunt: lenient but well-defined framing is read exactly", async () => 
     ],
   ];
   for (const [response, body] of cases) {
-    await withServer(answerEach(response), async (send, server) => {
+    await withRawServer(answerEach(response), async (send, server) => {
       assert.equal(await bodyText((await send()).body), body, JSON.stringify(response));
       assert.equal(await bodyText((await send()).body), body, JSON.stringify(response));
       assert.equal(server.accepted, 1, `reused after ${JSON.stringify(response)}`);
@@ -124,8 +98,8 @@ Deno.test("hunt: lenient but well-defined framing is read exactly", async () => 
   }
 });
 
-Deno.test("hunt: several interim responses, split across reads, precede the final one", async () => {
-  await withServer(async (conn) => {
+Deno.test("several interim responses, split across reads, precede the final one", async () => {
+  await withRawServer(async (conn) => {
     while (await conn.readHead() !== null) {
       await conn.write("HTTP/1.1 100 Continue\r\n\r\n");
       await conn.write("HTTP/1.1 102 Processing\r\n");
@@ -142,8 +116,8 @@ Deno.test("hunt: several interim responses, split across reads, precede the fina
   });
 });
 
-Deno.test("hunt: a HEAD response's content-length is not read as a body", async () => {
-  await withServer(async (conn) => {
+Deno.test("a HEAD response's content-length is not read as a body", async () => {
+  await withRawServer(async (conn) => {
     await conn.readHead();
     await conn.write("HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n");
     await conn.readHead();
@@ -160,12 +134,12 @@ Deno.test("hunt: a HEAD response's content-length is not read as a body", async 
   });
 });
 
-Deno.test("hunt: bytes the upstream sends to an idle pooled connection get it discarded", async () => {
+Deno.test("bytes the upstream sends to an idle pooled connection get it discarded", async () => {
   let junkSent: () => void = () => {};
   const junk = new Promise<void>((resolve) => junkSent = resolve);
   let firstGone: () => void = () => {};
   const gone = new Promise<void>((resolve) => firstGone = resolve);
-  await withServer(async (conn, index) => {
+  await withRawServer(async (conn, index) => {
     if (index === 0) {
       await conn.readHead();
       await conn.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nhi");
@@ -187,7 +161,7 @@ Deno.test("hunt: bytes the upstream sends to an idle pooled connection get it di
   });
 });
 
-Deno.test("hunt: a stale pooled connection is retried for idempotent methods only", async () => {
+Deno.test("a stale pooled connection is retried for idempotent methods only", async () => {
   for (
     const [over, retried] of [
       [{ method: "HEAD" }, true],
@@ -198,7 +172,7 @@ Deno.test("hunt: a stale pooled connection is retried for idempotent methods onl
       [{ method: "PATCH", body: new Uint8Array([1, 2]), bodyLength: 2 }, false],
     ] as [Partial<OutboundRequest>, boolean][]
   ) {
-    await withServer(async (conn, index) => {
+    await withRawServer(async (conn, index) => {
       let n = 0;
       for (;;) {
         const head = await conn.readHead();
@@ -221,8 +195,8 @@ Deno.test("hunt: a stale pooled connection is retried for idempotent methods onl
   }
 });
 
-Deno.test("hunt: HTTP/1.0 keep-alive with a close-delimited body is not reused", async () => {
-  await withServer(async (conn) => {
+Deno.test("HTTP/1.0 keep-alive with a close-delimited body is not reused", async () => {
+  await withRawServer(async (conn) => {
     await conn.readHead();
     await conn.write("HTTP/1.0 200 OK\r\nconnection: keep-alive\r\n\r\nuntil close");
   }, async (send, server) => {
@@ -232,9 +206,9 @@ Deno.test("hunt: HTTP/1.0 keep-alive with a close-delimited body is not reused",
   });
 });
 
-Deno.test("hunt: a long obs-text header is written byte for byte", async () => {
+Deno.test("a long obs-text header is written byte for byte", async () => {
   const value = "\u00e9\u00ff\u0080x".repeat(30_000);
-  await withServer(answerEach("HTTP/1.1 204 No Content\r\n\r\n"), async (send, server) => {
+  await withRawServer(answerEach("HTTP/1.1 204 No Content\r\n\r\n"), async (send, server) => {
     assert.equal((await send({ headers: ["host", "x", "x-long", value] })).status, 204);
     assert.ok(server.heads[0].includes(`\r\nx-long: ${value}\r\n`));
     // The grown write buffer still frames the next, short request exactly.
@@ -244,8 +218,8 @@ Deno.test("hunt: a long obs-text header is written byte for byte", async () => {
   });
 });
 
-Deno.test("hunt: a request body that errors half-way discards the connection", async () => {
-  await withServer(async (conn, index) => {
+Deno.test("a request body that errors half-way discards the connection", async () => {
+  await withRawServer(async (conn, index) => {
     await conn.readHead();
     if (index === 0) return void await conn.waitForClose();
     await conn.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
@@ -275,7 +249,7 @@ async function writeInPieces(conn: RawConn, bytes: Uint8Array, sizes: number[]):
   }
 }
 
-Deno.test("hunt: large chunked and length bodies split at odd boundaries arrive intact", async () => {
+Deno.test("large chunked and length bodies split at odd boundaries arrive intact", async () => {
   const enc = new TextEncoder();
   const payload = new Uint8Array(300_000);
   for (let i = 0; i < payload.length; i++) payload[i] = (i * 7 + (i >> 11)) & 0xff;
@@ -296,7 +270,7 @@ Deno.test("hunt: large chunked and length bodies split at odd boundaries arrive 
   lengthBytes.set(head);
   lengthBytes.set(payload, head.length);
 
-  await withServer(async (conn) => {
+  await withRawServer(async (conn) => {
     for (let i = 0; await conn.readHead() !== null; i++) {
       const sizes = [[1, 2, 3, 70_000], [5, 65_536, 1], [4096, 9, 131_072]][i % 3];
       await writeInPieces(conn, i % 2 === 0 ? chunkedBytes : lengthBytes, sizes);

@@ -1,11 +1,12 @@
 /**
- * Bug hunt, mirrored request bodies under hostile conditions: a client that drops mid-upload,
+ * Mirrored request bodies under hostile conditions: a client that drops mid-upload,
  * a shadow that resets its connections, and a shadow that answers without reading a large body.
  * In each case the primary must get (or not get) the whole body as if no mirror existed, and the
  * route's mirror slot must come back.
  */
 import assert from "node:assert/strict";
-import { portOf, startTestGateway, within } from "../helpers/gateway.ts";
+import { portOf, within } from "../helpers/gateway.ts";
+import { startMirrorGateway } from "./mirror_fixture.ts";
 import { finished, pollMirror, type ShadowSeen } from "./mirror_helpers.ts";
 
 const MB = 1 << 20;
@@ -67,16 +68,13 @@ function resettingShadow() {
   };
 }
 
-Deno.test("mirror hunt: a client dropping mid-upload frees its mirror slot and reaches no upstream", async () => {
+Deno.test("mirror: a client dropping mid-upload frees its mirror slot and reaches no upstream", async () => {
   const primary = recordingUpstream();
   const shadow = recordingUpstream(() => new Response("shadow"));
-  const gw = await startTestGateway({
-    upstreams: { api: { targets: [primary.url] }, shadow: { targets: [shadow.url] } },
-    routes: [{
-      name: "api",
-      upstream: "api",
-      mirror: { upstream: "shadow", maxConcurrent: 1, maxBodyBytes: MB },
-    }],
+  const gw = await startMirrorGateway({
+    primary: primary.url,
+    shadow: shadow.url,
+    mirror: { maxConcurrent: 1, maxBodyBytes: MB },
   });
   try {
     // Half of a declared 100,000-byte body, then the client goes away.
@@ -106,20 +104,14 @@ Deno.test("mirror hunt: a client dropping mid-upload frees its mirror slot and r
   }
 });
 
-Deno.test("mirror hunt: a shadow that resets its connections leaves the primary's body whole", async () => {
+Deno.test("mirror: a shadow that resets its connections leaves the primary's body whole", async () => {
   const primary = recordingUpstream();
   const shadow = resettingShadow();
-  const gw = await startTestGateway({
-    upstreams: {
-      api: { targets: [primary.url] },
-      // No breaker or ejection in the way: every copy really goes to the resetting shadow.
-      shadow: { targets: [shadow.url] },
-    },
-    routes: [{
-      name: "api",
-      upstream: "api",
-      mirror: { upstream: "shadow", maxBodyBytes: 4 * MB },
-    }],
+  // No breaker or ejection in the way: every copy really goes to the resetting shadow.
+  const gw = await startMirrorGateway({
+    primary: primary.url,
+    shadow: shadow.url,
+    mirror: { maxBodyBytes: 4 * MB },
   });
   try {
     const bodies = [randomBytes(3 * MB), randomBytes(10), randomBytes(200_000)];
@@ -145,23 +137,17 @@ Deno.test("mirror hunt: a shadow that resets its connections leaves the primary'
   }
 });
 
-Deno.test("mirror hunt: a shadow answering a 3 MB upload unread gets no hang; the primary gets it all", async () => {
+Deno.test("mirror: a shadow answering a 3 MB upload unread gets no hang; the primary gets it all", async () => {
   const primary = recordingUpstream();
   // Answers at once without touching the body; Deno then drops the rest of the upload.
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen() {} },
     () => new Response("too big", { status: 413 }),
   );
-  const gw = await startTestGateway({
-    upstreams: {
-      api: { targets: [primary.url] },
-      shadow: { targets: [`http://127.0.0.1:${server.addr.port}`] },
-    },
-    routes: [{
-      name: "api",
-      upstream: "api",
-      mirror: { upstream: "shadow", maxBodyBytes: 4 * MB },
-    }],
+  const gw = await startMirrorGateway({
+    primary: primary.url,
+    shadow: `http://127.0.0.1:${server.addr.port}`,
+    mirror: { maxBodyBytes: 4 * MB },
   });
   try {
     const body = randomBytes(3 * MB);

@@ -8,12 +8,11 @@
  */
 import assert from "node:assert/strict";
 import { exportJWK, generateKeyPair, type JWK } from "jose";
-import { readProblem, startEchoUpstream, startTestGateway } from "../helpers/gateway.ts";
+import { readProblem } from "../helpers/gateway.ts";
 import { signWith } from "./forged_tokens.ts";
 import { startJwksServer } from "./jwks_server.ts";
+import { AUDIENCE, ISSUER, withJwtGateway } from "./jwt_fixture.ts";
 
-const ISSUER = "https://idp.ferry.test";
-const AUDIENCE = "orders";
 const BASE = { issuer: ISSUER, audience: AUDIENCE };
 
 interface Signer {
@@ -55,43 +54,28 @@ async function statuses(
   signers: Signer[],
 ): Promise<{ status: number; detail?: string }[]> {
   const jwksServer = startJwksServer({ keys });
-  const upstream = startEchoUpstream();
   try {
     const where = from === "jwksUri" ? { jwksUri: `${jwksServer.url}/keys` } : { jwks: { keys } };
-    const gw = await startTestGateway({
-      upstreams: { api: { targets: [upstream.url] } },
-      routes: [{
-        name: "guarded",
-        upstream: "api",
-        use: [{
-          kind: "jwt",
-          options: {
-            issuer: ISSUER,
-            audiences: [AUDIENCE],
-            algorithms: ["RS256", "ES256"],
-            ...where,
-          },
-        }],
-      }],
-    }, { admin: false });
-    try {
-      const out = [];
-      for (const s of signers) {
-        const token = await signWith({ privateKey: s.privateKey, alg: s.alg }, BASE);
-        const res = await fetch(`${gw.url}/x`, { headers: { authorization: `Bearer ${token}` } });
-        if (res.status === 200) {
-          await res.body?.cancel();
-          out.push({ status: 200 });
-        } else {
-          out.push({ status: res.status, detail: (await readProblem(res)).detail });
+    return await withJwtGateway(
+      { algorithms: ["RS256", "ES256"], ...where },
+      async (gatewayUrl) => {
+        const out = [];
+        for (const s of signers) {
+          const token = await signWith({ privateKey: s.privateKey, alg: s.alg }, BASE);
+          const res = await fetch(`${gatewayUrl}/x`, {
+            headers: { authorization: `Bearer ${token}` },
+          });
+          if (res.status === 200) {
+            await res.body?.cancel();
+            out.push({ status: 200 });
+          } else {
+            out.push({ status: res.status, detail: (await readProblem(res)).detail });
+          }
         }
-      }
-      return out;
-    } finally {
-      await gw.close();
-    }
+        return out;
+      },
+    );
   } finally {
-    await upstream.close();
     await jwksServer.close();
   }
 }

@@ -14,7 +14,9 @@ import {
   type PasswordHash,
   verifyPassword,
 } from "../../src/identity/secret_hash.ts";
-import { basicAuth } from "../../src/policies/basic_auth.ts";
+import type { MemoryLogger } from "../../src/observe/logger.ts";
+import { basicAuth, type BasicAuthUser } from "../../src/policies/basic_auth.ts";
+import type { GatewayHandle } from "../../src/server/gateway.ts";
 import { startEchoUpstream, startTestGateway } from "../helpers/gateway.ts";
 
 function parsed(text: string): PasswordHash {
@@ -28,6 +30,30 @@ const cost = (h: PasswordHash) => [h.N, h.r, h.p];
 // Low costs keep the test fast; what matters is that they differ.
 const LEGACY = { N: 1024, r: 8, p: 1 };
 const CURRENT = { N: 2048, r: 8, p: 1 };
+
+/**
+ * Runs `fn` with a gateway whose one route, "guarded", puts `basicAuth` (realm "ops") with
+ * `users` in front of an echo upstream; the admin server is off. Both are stopped after `fn`.
+ */
+async function withBasicAuthGateway(
+  users: BasicAuthUser[],
+  fn: (gw: GatewayHandle & { logger: MemoryLogger }) => void | Promise<void>,
+): Promise<void> {
+  const upstream = startEchoUpstream();
+  try {
+    const gw = await startTestGateway({
+      upstreams: { api: { targets: [upstream.url] } },
+      routes: [{ name: "guarded", upstream: "api", use: [basicAuth({ realm: "ops", users })] }],
+    }, { admin: false });
+    try {
+      await fn(gw);
+    } finally {
+      await gw.close();
+    }
+  } finally {
+    await upstream.close();
+  }
+}
 
 Deno.test("decoyForUsers: the cost most users share, whatever the order; matches nothing", async () => {
   const legacy = parsed(await hashPassword("old", LEGACY));
@@ -63,42 +89,31 @@ Deno.test("basicAuth: with a cheap legacy hash listed first, unknown names cost 
     { name: "ana", hash: await hashPassword("ana pw", CURRENT) },
     { name: "zoe", hash: await hashPassword("zoe pw", CURRENT) },
   ];
-  const upstream = startEchoUpstream();
-  try {
-    const gw = await startTestGateway({
-      upstreams: { api: { targets: [upstream.url] } },
-      routes: [{ name: "guarded", upstream: "api", use: [basicAuth({ realm: "ops", users })] }],
-    }, { admin: false });
-    try {
-      const send = async (user: string, password: string) => {
-        const authorization = `Basic ${btoa(`${user}:${password}`)}`;
-        const res = await fetch(`${gw.url}/`, { headers: { authorization } });
-        await res.body?.cancel();
-        return res.status;
-      };
-      assert.deepEqual(
-        [
-          await send("old-timer", "legacy pw"),
-          await send("ana", "ana pw"),
-          await send("zoe", "zoe pw"),
-          await send("mallory", "ana pw"),
-          await send("ana", "wrong"),
-        ],
-        [200, 200, 200, 401, 401],
-      );
-      // The policy's choice, as it reports it: the cost of ana and zoe, not old-timer's.
-      const warnings = gw.logger.lines.filter((l) =>
-        l.level === "warn" && l.message.startsWith("basicAuth password hashes use different")
-      );
-      assert.equal(warnings.length, 1, JSON.stringify(gw.logger.lines));
-      assert.equal(warnings[0].fields?.decoyCost, "N=2048,r=8,p=1");
-      assert.deepEqual(warnings[0].fields?.usersWithOtherCosts, ["old-timer (N=1024,r=8,p=1)"]);
-    } finally {
-      await gw.close();
-    }
-  } finally {
-    await upstream.close();
-  }
+  await withBasicAuthGateway(users, async (gw) => {
+    const send = async (user: string, password: string) => {
+      const authorization = `Basic ${btoa(`${user}:${password}`)}`;
+      const res = await fetch(`${gw.url}/`, { headers: { authorization } });
+      await res.body?.cancel();
+      return res.status;
+    };
+    assert.deepEqual(
+      [
+        await send("old-timer", "legacy pw"),
+        await send("ana", "ana pw"),
+        await send("zoe", "zoe pw"),
+        await send("mallory", "ana pw"),
+        await send("ana", "wrong"),
+      ],
+      [200, 200, 200, 401, 401],
+    );
+    // The policy's choice, as it reports it: the cost of ana and zoe, not old-timer's.
+    const warnings = gw.logger.lines.filter((l) =>
+      l.level === "warn" && l.message.startsWith("basicAuth password hashes use different")
+    );
+    assert.equal(warnings.length, 1, JSON.stringify(gw.logger.lines));
+    assert.equal(warnings[0].fields?.decoyCost, "N=2048,r=8,p=1");
+    assert.deepEqual(warnings[0].fields?.usersWithOtherCosts, ["old-timer (N=1024,r=8,p=1)"]);
+  });
 });
 
 Deno.test("basicAuth: users that all share one cost load without a warning", async () => {
@@ -106,18 +121,7 @@ Deno.test("basicAuth: users that all share one cost load without a warning", asy
     { name: "ana", hash: await hashPassword("ana pw", LEGACY) },
     { name: "zoe", hash: await hashPassword("zoe pw", LEGACY) },
   ];
-  const upstream = startEchoUpstream();
-  try {
-    const gw = await startTestGateway({
-      upstreams: { api: { targets: [upstream.url] } },
-      routes: [{ name: "guarded", upstream: "api", use: [basicAuth({ realm: "ops", users })] }],
-    }, { admin: false });
-    try {
-      assert.deepEqual(gw.logger.lines.filter((l) => l.message.startsWith("basicAuth")), []);
-    } finally {
-      await gw.close();
-    }
-  } finally {
-    await upstream.close();
-  }
+  await withBasicAuthGateway(users, (gw) => {
+    assert.deepEqual(gw.logger.lines.filter((l) => l.message.startsWith("basicAuth")), []);
+  });
 });
