@@ -5,10 +5,12 @@
  */
 import { Hono } from "hono";
 import type { GatewayMetrics } from "../observe/metrics.ts";
-import { parseIp } from "../proxy/cidr.ts";
 import { describeRoutes } from "../routing/describe.ts";
 import { describeUpstreams } from "../upstream/describe.ts";
 import { describeMirrors } from "../traffic/mirror_summary.ts";
+import { foreignOrigin } from "./cross_origin.ts";
+import { foreignLoopbackHost, isLoopback } from "./loopback_host.ts";
+import { withoutSecretValues } from "./redacted_config.ts";
 import type { ReloadOutcome } from "./reloader.ts";
 import type { Snapshot } from "./snapshot.ts";
 
@@ -29,17 +31,11 @@ export interface AdminDeps {
   reload?: () => Promise<ReloadOutcome>;
   /** Bearer token that lets non-loopback callers change state. */
   token?: string;
-}
-
-const LOOPBACK_V4 = parseIp("127.0.0.0")!;
-const LOOPBACK_V6 = parseIp("::1")!;
-
-/** 127.0.0.0/8 or ::1 (also as IPv4-mapped). */
-export function isLoopback(ip: string | undefined): boolean {
-  if (!ip) return false;
-  const n = parseIp(ip);
-  if (n === undefined) return false;
-  return n === LOOPBACK_V6 || (n >> 24n) === (LOOPBACK_V4 >> 24n);
+  /**
+   * The listener is bound to loopback: only a `Host` of `localhost` or a loopback address is
+   * answered (see `loopback_host.ts`).
+   */
+  loopbackOnly?: boolean;
 }
 
 /** Compares secrets in time that does not depend on where they differ. */
@@ -54,6 +50,19 @@ export function sameSecret(a: string, b: string): boolean {
 /** Builds the admin Hono app. */
 export function createAdminApp(deps: AdminDeps): Hono {
   const app = new Hono();
+  if (deps.loopbackOnly) {
+    app.use(async (c, next) => {
+      const host = foreignLoopbackHost(c.req.header("host"));
+      if (host === undefined) return await next();
+      return c.json({
+        title: "Forbidden",
+        status: 403,
+        detail: `the admin API listens on loopback and answers only Host localhost or a ` +
+          `loopback address, not ${JSON.stringify(host.slice(0, 100))}: a web page can point ` +
+          "its own name at 127.0.0.1 (DNS rebinding)",
+      }, 403);
+    });
+  }
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get(
     "/readyz",
@@ -73,7 +82,8 @@ export function createAdminApp(deps: AdminDeps): Hono {
       source: s.source,
       loadedAt: s.loadedAt.toISOString(),
       lastLoad: deps.lastLoad(),
-      config: s.config,
+      // No token guards `/config`: values that may be secrets are described, not shown.
+      config: withoutSecretValues(s.config),
     });
   });
   app.get("/routes", (c) => c.json(describeRoutes(deps.current().table)));
@@ -86,6 +96,15 @@ export function createAdminApp(deps: AdminDeps): Hono {
     return c.json(describeMirrors(s.config.routes, s.mirrors));
   });
   app.post("/reload", async (c) => {
+    const origin = foreignOrigin(c.req.raw);
+    if (origin !== undefined) {
+      return c.json({
+        title: "Forbidden",
+        status: 403,
+        detail: `reload refuses a request a browser sent from another origin (${origin}): ` +
+          "a web page must not reload the gateway; use curl or another non-browser client",
+      }, 403);
+    }
     const peer = (c.env as { remoteAddr?: { hostname?: string } } | undefined)?.remoteAddr
       ?.hostname;
     const bearer = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "")?.[1];

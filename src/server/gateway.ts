@@ -15,6 +15,7 @@ import { type Logger, quietLogger, stderrLogger } from "../observe/logger.ts";
 import type { GatewayMetrics } from "../observe/metrics.ts";
 import { explainRequest, type Explanation } from "../routing/explain.ts";
 import { createAdminApp } from "./admin.ts";
+import { isLoopback } from "./loopback_host.ts";
 import { type ApplyResult, GatewayCore } from "./gateway_core.ts";
 import { ConfigReloader, type ReloadOutcome } from "./reloader.ts";
 import type { Snapshot } from "./snapshot.ts";
@@ -211,7 +212,7 @@ async function serve(
     );
     if (options.admin !== false && cfg.admin.enabled) {
       const a = { hostname: cfg.admin.hostname, port: cfg.admin.port, ...options.admin };
-      const token = cfg.admin.tokenEnv ? core.env(cfg.admin.tokenEnv) : undefined;
+      const token = cfg.admin.tokenEnv ? adminToken(cfg.admin.tokenEnv, core.env) : undefined;
       const app = createAdminApp({
         current: () => core.snapshot,
         metrics: core.metrics,
@@ -219,6 +220,7 @@ async function serve(
         lastLoad: () => core.lastLoad,
         reload: reloader ? () => reloader.reload("admin") : undefined,
         token,
+        loopbackOnly: a.hostname === "localhost" || isLoopback(a.hostname),
       });
       admin = Deno.serve({ hostname: a.hostname, port: a.port, onListen() {} }, app.fetch);
     }
@@ -300,4 +302,20 @@ async function settleWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The admin token from the variable `admin.tokenEnv` names. An unset or empty variable is an
+ * error at start, as for `keysEnv` and `usersEnv`: left undefined, every remote reload would be
+ * refused with 403 and nothing would say why.
+ */
+function adminToken(name: string, env: (name: string) => string | undefined): string {
+  const token = env(name);
+  if (!token) {
+    throw new Error(
+      `admin.tokenEnv names ${name}, which is ${token === "" ? "empty" : "not set"}: ` +
+        "set it, or remove admin.tokenEnv",
+    );
+  }
+  return token;
 }
