@@ -19,6 +19,7 @@ import {
   verifyJwt,
 } from "./jwt_verifier.ts";
 import type { VerifiedTokens } from "./verified_tokens.ts";
+import { VouchedHeaders } from "./vouched_headers.ts";
 
 export interface JwtGuardSettings {
   checks: JwtChecks;
@@ -48,6 +49,8 @@ export function jwtGuard(settings: JwtGuardSettings, failures: AuthFailures): Po
     verified,
   } = settings;
   const editsHeaders = claimsToHeaders.length > 0 || !forwardToken;
+  // A client must never supply these itself, under any spelling (`x_user_id` too).
+  const vouched = new VouchedHeaders(claimsToHeaders.map(([, header]) => header));
   const invalid = (state: ProxyState, reason: string, detail: string) =>
     refuse(failures, POLICY, state, {
       status: 401,
@@ -111,9 +114,9 @@ export function jwtGuard(settings: JwtGuardSettings, failures: AuthFailures): Po
     state.claims = payload;
     if (editsHeaders) {
       const outgoing = editableRequestHeaders(state, incoming);
+      // Always removed, present claim or not.
+      vouched.removeFrom(outgoing);
       for (const [claim, header] of claimsToHeaders) {
-        // Always removed, present claim or not: a client must never supply these itself.
-        outgoing.delete(header);
         const value = claimHeaderValue(claimAt(payload, claim));
         if (value !== undefined) outgoing.set(header, value);
       }

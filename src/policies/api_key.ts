@@ -47,7 +47,7 @@ export type ApiKeyOptions = Omit<ApiKeyPolicyOptions, "keys" | "keysEnv"> & ApiK
  *
  * @example
  * ```ts
- * // Keys hashed in the config (deno eval "import { hashApiKey } from './mod.ts'; ...").
+ * // Keys hashed in the config: hashApiKey from src/identity/secret_hash.ts (see the README).
  * apiKey({ keys: [{ name: "mobile", hash: "sha256:9f86d0…" }], consumerHeader: "x-consumer" })
  * // Plaintext keys from the environment: API_KEYS="mobile:abc…,batch:def…".
  * apiKey({ keysEnv: "API_KEYS", query: "api_key" })

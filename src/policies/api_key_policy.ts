@@ -13,6 +13,7 @@ import { authFailures, refuse } from "../identity/auth_failure.ts";
 import { EnvSecretError, parseEnvEntries, readEnvSecret } from "../identity/env_secrets.ts";
 import { envVarName, exactlyOneOf, headerName } from "../identity/option_schemas.ts";
 import { apiKeyDigest, parseApiKeyHash } from "../identity/secret_hash.ts";
+import { VouchedHeaders } from "../identity/vouched_headers.ts";
 import { editableRequestHeaders } from "../proxy/state.ts";
 import type { ApiKeyPolicyOptions } from "./api_key.ts";
 import type { PolicyDefinition, PolicyEnv } from "./policy.ts";
@@ -141,6 +142,7 @@ export const apiKeyPolicy: PolicyDefinition<"apiKey", ApiKeyPolicyOptions> = {
     const header = options.header ?? (options.query ? undefined : DEFAULT_HEADER);
     const { query, forward = false, consumerHeader } = options;
     const challenge = challengeFor(header, query);
+    const consumerCopies = new VouchedHeaders(consumerHeader ? [consumerHeader] : []);
     const where = [header && `the "${header}" header`, query && `the "${query}" query parameter`]
       .filter(Boolean).join(" or ");
     return async (c, next) => {
@@ -169,8 +171,12 @@ export const apiKeyPolicy: PolicyDefinition<"apiKey", ApiKeyPolicyOptions> = {
       if (!forward || consumerHeader) {
         const outgoing = editableRequestHeaders(state, c.req.raw.headers);
         if (!forward && header) outgoing.delete(header);
-        // Set, not append: a client must not be able to name itself as another consumer.
-        if (consumerHeader) outgoing.set(consumerHeader, name);
+        // A client must not be able to name itself as another consumer: its copies go, under
+        // underscore spellings too (`x_consumer`), and the key's name is set.
+        if (consumerHeader) {
+          consumerCopies.removeFrom(outgoing);
+          outgoing.set(consumerHeader, name);
+        }
       }
       if (!forward && query) state.upstreamPath = withoutQueryParam(state.upstreamPath, query);
       await next();

@@ -24,7 +24,8 @@ export interface ForwardAuthOptions {
   /**
    * Headers copied from a 2xx answer onto the request sent upstream, replacing the client's.
    * Copies sent by the client are always removed, even when the auth service sets none, so a
-   * client cannot pretend to be someone.
+   * client cannot pretend to be someone; so are underscore spellings (`x_user_id`), which CGI,
+   * WSGI, PHP and Rack read as the same header.
    */
   responseHeaders?: string[];
   /**

@@ -9,6 +9,7 @@ import { authFailures } from "../identity/auth_failure.ts";
 import { recordRejection } from "../observe/tracing.ts";
 import { callAuthService } from "../identity/forward_auth_call.ts";
 import { denialResponse } from "../identity/forward_auth_denial.ts";
+import { VouchedHeaders } from "../identity/vouched_headers.ts";
 import { HOP_BY_HOP } from "../proxy/hop_by_hop.ts";
 import { problem } from "../proxy/problem.ts";
 import { editableRequestHeaders, type ProxyState } from "../proxy/state.ts";
@@ -77,16 +78,23 @@ interface Settings {
   requestHeaders: readonly string[];
   responseHeaders: readonly string[];
   subjectHeader?: string;
+  /** `responseHeaders` and `subjectHeader`: no client copy of them reaches the upstream. */
+  vouched: VouchedHeaders;
   timeoutMs: number;
 }
 
 function settingsOf(options: ForwardAuthOptions): Settings {
+  const responseHeaders = (options.responseHeaders ?? []).map((h) => h.toLowerCase());
+  const subjectHeader = options.subjectHeader?.toLowerCase();
   return {
     url: options.url,
     method: options.method ?? "GET",
     requestHeaders: (options.requestHeaders ?? DEFAULT_REQUEST_HEADERS).map((h) => h.toLowerCase()),
-    responseHeaders: (options.responseHeaders ?? []).map((h) => h.toLowerCase()),
-    subjectHeader: options.subjectHeader?.toLowerCase(),
+    responseHeaders,
+    subjectHeader,
+    vouched: new VouchedHeaders(
+      subjectHeader ? [...responseHeaders, subjectHeader] : responseHeaders,
+    ),
     timeoutMs: options.timeout ? parseDuration(options.timeout)! : DEFAULT_TIMEOUT_MS,
   };
 }
@@ -179,21 +187,18 @@ export function createForwardAuthMiddleware(
     }
 
     const upstreamHeaders = editableRequestHeaders(state, c.req.raw.headers);
+    // Whatever the client sent under these names (or their underscore spellings) is gone, set
+    // by the auth service or not. That includes `subjectHeader`: the header that names who the
+    // caller is must not reach the upstream with a value the client chose (`x-user-id: admin`),
+    // only the auth service's, when it is also listed in `responseHeaders`.
+    settings.vouched.removeFrom(upstreamHeaders);
     for (const name of settings.responseHeaders) {
-      // Whatever the client sent under these names is gone, set by the auth service or not.
-      upstreamHeaders.delete(name);
       const value = verdict.headers.get(name);
       if (value !== null) upstreamHeaders.set(name, value);
     }
     if (settings.subjectHeader) {
       const subject = verdict.headers.get(settings.subjectHeader);
       if (subject) state.subject = subject;
-      // The header that names who the caller is must not reach the upstream with a value the
-      // client chose (`x-user-id: admin`): the auth service's copy when it is listed in
-      // `responseHeaders` (set above), none otherwise.
-      if (!settings.responseHeaders.includes(settings.subjectHeader)) {
-        upstreamHeaders.delete(settings.subjectHeader);
-      }
     }
     await next();
   };
