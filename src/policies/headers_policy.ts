@@ -1,6 +1,7 @@
 /** How the `headers` policy validates its options and edits headers. */
 import { z } from "zod";
 import type { HeaderRules } from "../config/types.ts";
+import { HOP_BY_HOP } from "../proxy/hop_by_hop.ts";
 import { editableRequestHeaders } from "../proxy/state.ts";
 import { headerName, headerValue } from "./header_field_schemas.ts";
 import type { HeadersOptions } from "./headers.ts";
@@ -18,11 +19,44 @@ const settableValue = headerValue.refine(
 );
 const NON_LATIN1 = /[\u0100-\uffff]/; // any UTF-16 code unit above U+00FF, surrogates too
 
-const rules = z.strictObject({
-  add: z.record(headerName, settableValue).optional(),
-  set: z.record(headerName, settableValue).optional(),
-  remove: z.array(headerName).optional(),
-});
+/**
+ * Request headers a rule may not name: hop-by-hop ones, never forwarded, and those the forwarder
+ * sets itself (`OWNED` in src/proxy/outbound_headers.ts). A rule naming one was accepted and then
+ * had no effect: `set: { host: "api.internal" }` left the client's Host in place, and
+ * `remove: ["x-forwarded-for"]` sent it all the same.
+ */
+const REQUEST_RESERVED = new Set([
+  ...HOP_BY_HOP,
+  "host",
+  "content-length",
+  "expect",
+  "x-forwarded-for",
+  "x-forwarded-proto",
+  "x-forwarded-host",
+  "x-real-ip",
+  "x-request-id",
+]);
+const REQUEST_RULE = "must not be a hop-by-hop header or one Ferry sets on every forwarded " +
+  "request (host, content-length, expect, x-forwarded-for/-proto/-host, x-real-ip, " +
+  "x-request-id); the upstream's `host` option sets Host";
+
+/**
+ * Response headers a rule may not name: hop-by-hop ones, which describe the gateway's own
+ * connection to the client, and Content-Length, which frames the body: a value set here that
+ * differed from the body cut the response short (or left bytes on a kept-alive connection).
+ */
+const RESPONSE_RESERVED = new Set([...HOP_BY_HOP, "content-length"]);
+const RESPONSE_RULE = "must not be a hop-by-hop header (connection, keep-alive, " +
+  "transfer-encoding, upgrade, ...) or content-length: Ferry frames the response itself";
+
+function rules(reserved: ReadonlySet<string>, message: string) {
+  const name = headerName.refine((n) => !reserved.has(n.toLowerCase()), message);
+  return z.strictObject({
+    add: z.record(name, settableValue).optional(),
+    set: z.record(name, settableValue).optional(),
+    remove: z.array(name).optional(),
+  });
+}
 
 function apply(target: Headers, r: HeaderRules | undefined) {
   if (!r) return;
@@ -34,7 +68,10 @@ function apply(target: Headers, r: HeaderRules | undefined) {
 /** Definition of the `headers` policy. */
 export const headersPolicy: PolicyDefinition<"headers", HeadersOptions> = {
   kind: "headers",
-  schema: z.strictObject({ request: rules.optional(), response: rules.optional() }),
+  schema: z.strictObject({
+    request: rules(REQUEST_RESERVED, REQUEST_RULE).optional(),
+    response: rules(RESPONSE_RESERVED, RESPONSE_RULE).optional(),
+  }),
   create: (options) => async (c, next) => {
     if (options.request) {
       apply(editableRequestHeaders(c.get("proxy"), c.req.raw.headers), options.request);
