@@ -24,7 +24,8 @@ export class ForwardedResolver {
     return this.trusted.size > 0 && this.trusted.has(peerIp);
   }
 
-  resolve(peerIp: string, headers: Headers, proto: string, host: string): ForwardedView {
+  resolve(peer: string, headers: Headers, proto: string, host: string): ForwardedView {
+    const peerIp = unmapped(peer);
     if (!this.trusts(peerIp)) {
       return { clientIp: peerIp, forwardedFor: peerIp, forwardedProto: proto, forwardedHost: host };
     }
@@ -51,17 +52,34 @@ export class ForwardedResolver {
 /**
  * An `X-Forwarded-For` entry as a bare address: some proxies (Azure Application Gateway, for
  * one) append the client's port, as `203.0.113.7:4711` or `[2001:db8::1]:80`, which no CIDR
- * or IP filter would match (the client IP would then be unparseable and fail closed).
+ * or IP filter would match (the client IP would then be unparseable and fail closed). An
+ * IPv4-mapped entry counts as its IPv4 address, as the peer does (see {@link unmapped}).
  */
 function addressOfEntry(entry: string): string {
   const text = entry.trim();
   if (text.startsWith("[")) {
     const close = text.indexOf("]");
-    return close > 0 ? text.slice(1, close) : text;
+    return close > 0 ? unmapped(text.slice(1, close)) : text;
   }
   const colon = text.indexOf(":");
   // One colon after a dotted IPv4 address is a port; more colons make an IPv6 address.
   return colon > 0 && colon === text.lastIndexOf(":") && text.includes(".")
     ? text.slice(0, colon)
-    : text;
+    : unmapped(text);
+}
+
+const COLON = 58;
+const MAPPED_V4 = "::ffff:";
+
+/**
+ * An IPv4-mapped IPv6 address (`::ffff:203.0.113.7`) as its IPv4 address. A listener on `::`
+ * (dual-stack) sees its IPv4 clients in that form; passed on, it is an address most backends'
+ * IPv4 ranges (allow-lists, rate limits, geo-IP) do not match. The first character decides on
+ * the common path: an IPv4 peer starts with a digit, and only `::`-prefixed IPv6 ones read on.
+ */
+function unmapped(ip: string): string {
+  return ip.charCodeAt(0) === COLON && ip.startsWith(MAPPED_V4) &&
+      ip.includes(".", MAPPED_V4.length)
+    ? ip.slice(MAPPED_V4.length)
+    : ip;
 }
