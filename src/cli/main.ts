@@ -11,6 +11,7 @@ import { RouteTable } from "../routing/route_table.ts";
 import { ConfigError } from "../config/config_error.ts";
 import { serveFile } from "../server/gateway.ts";
 import { parseArgs, USAGE, UsageError } from "./args.ts";
+import { wireHeaders } from "../routing/header_text.ts";
 
 /** Where CLI output goes (tests capture it). */
 export interface CliIO {
@@ -72,7 +73,7 @@ export async function main(argv: readonly string[], io: CliIO = consoleIO): Prom
       const host = hostHeader(args.headers) ??
         `${urlHost(config.listen.hostname)}:${config.listen.port}`;
       const url = ABSOLUTE.test(target) ? target : `http://${host}${target}`;
-      const input = matchInput(method.toUpperCase(), url, new Headers(args.headers));
+      const input = matchInput(method.toUpperCase(), url, wireHeaders(args.headers));
       io.out(formatExplanation(explain(new RouteTable(config.routes), input)));
       return 0;
     }
@@ -109,7 +110,7 @@ function argumentProblem(
   }
   for (const [name, value] of headers) {
     try {
-      new Headers([[name, value]]);
+      wireHeaders([[name, value]]);
     } catch {
       return `-H: ${JSON.stringify(`${name}: ${value}`)} is not a valid header`;
     }

@@ -3,6 +3,7 @@
  * per snapshot into a test plus a sentence for `explain` saying why a request failed it.
  */
 import type { HeaderMatch } from "../config/types.ts";
+import { headerText } from "./header_text.ts";
 import { type MatchInput, normalizeHost } from "./request_view.ts";
 
 /** A compiled condition: `test` on the hot path, `why` only for `explain`. */
@@ -109,7 +110,11 @@ function valueCondition(
 /** A condition on a request header (names are case-insensitive). */
 export function headerCondition(name: string, rule: HeaderMatch): Condition {
   const lower = name.toLowerCase();
-  return valueCondition("header", lower, rule, (input) => input.header(lower));
+  // As text: a UTF-8 value (`Zürich`) arrives one character per byte.
+  return valueCondition("header", lower, rule, (input) => {
+    const value = input.header(lower);
+    return value === null ? null : headerText(value);
+  });
 }
 
 /** A condition on a query parameter. */

@@ -12,6 +12,7 @@ import { hasTrafficDecision } from "../traffic/decision.ts";
 import { headersWrittenPerRequest, inputAfterHeaderPolicies } from "./explain_policy_headers.ts";
 import type { CompiledRoute, RouteTable } from "./route_table.ts";
 import { type MatchInput, matchInput } from "./request_view.ts";
+import { wireHeaders } from "./header_text.ts";
 
 /** One route's verdict for a request. */
 export interface RouteVerdict {
@@ -85,7 +86,7 @@ export function explainRequest(
       }`,
     );
   }
-  return explain(table, matchInput(method.toUpperCase(), url, new Headers(headers)));
+  return explain(table, matchInput(method.toUpperCase(), url, wireHeaders(headers)));
 }
 
 function failures(route: CompiledRoute, input: MatchInput): string[] {

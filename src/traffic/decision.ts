@@ -24,9 +24,14 @@ export interface TrafficChoice<T> {
   readonly runtime: T;
 }
 
-/** Whether a route needs a decision at all (a plain `upstream` route does not). */
+/**
+ * Whether a route needs a decision at all (a plain `upstream` route does not). A forwarding
+ * route with a color header needs one even without canary rules (all deleted in a rollback):
+ * the gateway owns that header, so the client's value must still be removed.
+ */
 export function hasTrafficDecision(route: NormalizedRoute): boolean {
-  return route.split !== undefined || route.canary !== undefined;
+  return route.split !== undefined || route.canary !== undefined ||
+    (route.color !== undefined && route.redirect === undefined);
 }
 
 /** A route's compiled decision. */

@@ -5,12 +5,16 @@
  */
 import { cookieValue } from "../proxy/cookies.ts";
 import type { ProxyState } from "../proxy/state.ts";
+import { headerText } from "../routing/header_text.ts";
 import type { MatchInput } from "../routing/request_view.ts";
 import { splitUrl } from "../routing/request_view.ts";
 
 /** The request attributes canary rules and sticky keys read. */
 export interface TrafficInput {
-  /** A request header (lower-case name), as the route's policies left the headers. */
+  /**
+   * A request header (lower-case name), as the route's policies left the headers, with UTF-8
+   * text decoded (see routing/header_text.ts).
+   */
   header(name: string): string | null;
   cookie(name: string): string | undefined;
   queryParam(name: string): string | null;
@@ -34,7 +38,8 @@ export class RequestTrafficInput implements TrafficInput {
   constructor(private readonly req: Request, private readonly state: ProxyState) {}
 
   header(name: string): string | null {
-    return (this.state.requestHeaders ?? this.req.headers).get(name);
+    const value = (this.state.requestHeaders ?? this.req.headers).get(name);
+    return value === null ? null : headerText(value);
   }
 
   cookie(name: string): string | undefined {
@@ -61,11 +66,18 @@ export function claimOf(input: TrafficInput, name: string): unknown {
   return claims !== undefined && Object.hasOwn(claims, name) ? claims[name] : undefined;
 }
 
-/** A request being explained: its method, URL and headers only. */
+/**
+ * A request being explained: its method, URL and headers only. The headers are as a client
+ * sends them (`wireHeaders`), so they are read as text the way a live request's are.
+ */
 export function explainedInput(input: MatchInput): TrafficInput {
+  const header = (name: string) => {
+    const value = input.header(name);
+    return value === null ? null : headerText(value);
+  };
   return {
-    header: (name) => input.header(name),
-    cookie: (name) => cookieValue(input.header("cookie"), name),
+    header,
+    cookie: (name) => cookieValue(header("cookie"), name),
     queryParam: (name) => input.queryParam(name),
     claims: undefined,
     knowsClaims: false,
