@@ -1,0 +1,49 @@
+/**
+ * The config's own folder deleted and recreated, as a deploy that replaces the whole tree
+ * (`rm -rf conf && cp -r new conf`) does: the removal is a rejected load (the old config keeps
+ * serving), the new tree is the next good save, and edits in it are seen afterwards.
+ */
+import assert from "node:assert/strict";
+import {
+  type FileGateway,
+  get,
+  pollFor,
+  reloadCount,
+  save,
+  stampedConfigText,
+  stampPolicyText,
+  withConfigFileGateway,
+} from "../helpers/reload.ts";
+
+async function untilServed(gw: FileGateway, header: string, value: string): Promise<void> {
+  await pollFor(`a response with ${header}: ${value}`, async () => {
+    const res = await get(`${gw.url}/x`);
+    assert.equal(res.status, 200);
+    return res.headers.get(header) === value ? true : undefined;
+  });
+}
+
+Deno.test("reload: the config's own folder deleted and recreated is loaded and watched again", async () => {
+  await withConfigFileGateway(async (dir, upstreamUrl) => {
+    await Deno.mkdir(dir.path("conf"));
+    await save(dir.path("conf/policy.ts"), stampPolicyText(1));
+    await save(dir.path("conf/ferry.config.ts"), stampedConfigText(upstreamUrl, 1));
+    return dir.path("conf/ferry.config.ts");
+  }, async (gw, dir, file, upstreamUrl) => {
+    await untilServed(gw, "x-version", "1");
+    await Deno.remove(dir.path("conf"), { recursive: true });
+    await pollFor(
+      "a rejected load",
+      async () => (await reloadCount(gw.adminUrl, "error")) >= 1 ? true : undefined,
+    );
+    await untilServed(gw, "x-version", "1");
+    await Deno.mkdir(dir.path("conf"));
+    await save(dir.path("conf/policy.ts"), stampPolicyText(2));
+    await save(file, stampedConfigText(upstreamUrl, 2));
+    await untilServed(gw, "x-version", "2");
+    await untilServed(gw, "x-policy-version", "2");
+    // The watch moved to the new folder: an edit of the imported module alone is seen.
+    await save(dir.path("conf/policy.ts"), stampPolicyText(3), "rename");
+    await untilServed(gw, "x-policy-version", "3");
+  });
+});
