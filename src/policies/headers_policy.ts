@@ -2,6 +2,7 @@
 import { z } from "zod";
 import type { HeaderRules } from "../config/types.ts";
 import { HOP_BY_HOP } from "../proxy/hop_by_hop.ts";
+import { OWNED } from "../proxy/outbound_headers.ts";
 import { editableRequestHeaders } from "../proxy/state.ts";
 import { headerName, headerValue } from "./header_field_schemas.ts";
 import type { HeadersOptions } from "./headers.ts";
@@ -21,21 +22,11 @@ const NON_LATIN1 = /[\u0100-\uffff]/; // any UTF-16 code unit above U+00FF, surr
 
 /**
  * Request headers a rule may not name: hop-by-hop ones, never forwarded, and those the forwarder
- * sets itself (`OWNED` in src/proxy/outbound_headers.ts). A rule naming one was accepted and then
+ * sets itself (`OWNED`). A rule naming one was accepted and then
  * had no effect: `set: { host: "api.internal" }` left the client's Host in place, and
  * `remove: ["x-forwarded-for"]` sent it all the same.
  */
-const REQUEST_RESERVED = new Set([
-  ...HOP_BY_HOP,
-  "host",
-  "content-length",
-  "expect",
-  "x-forwarded-for",
-  "x-forwarded-proto",
-  "x-forwarded-host",
-  "x-real-ip",
-  "x-request-id",
-]);
+const REQUEST_RESERVED = new Set([...HOP_BY_HOP, ...OWNED]);
 const REQUEST_RULE = "must not be a hop-by-hop header or one Ferry sets on every forwarded " +
   "request (host, content-length, expect, x-forwarded-for/-proto/-host, x-real-ip, " +
   "x-request-id); the upstream's `host` option sets Host";

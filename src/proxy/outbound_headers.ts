@@ -8,7 +8,7 @@ import type { ForwardedView } from "./forwarded.ts";
 import { hopByHopFilter } from "./hop_by_hop.ts";
 
 /** Headers Ferry sets itself, so incoming copies are dropped (framing is the client's job). */
-const OWNED = new Set([
+export const OWNED: ReadonlySet<string> = new Set([
   "host",
   "content-length",
   "expect",

@@ -4,6 +4,7 @@
  * reload reports (admin `/metrics`, `/config`, the in-memory log). Polls are bounded by time
  * and attempts; nothing here sleeps in place of waiting for an event.
  */
+import assert from "node:assert/strict";
 import { join } from "node:path";
 import { MemoryLogger } from "../../src/observe/logger.ts";
 import { type GatewayHandle, serveFile } from "../../src/server/gateway.ts";
@@ -120,6 +121,15 @@ function pause(ms: number): Promise<void> {
 }
 
 /** GETs `url` and returns status, headers and body text (the body is always consumed). */
+/** Polls the gateway's `/x` until a 200 answer carries `header: value`. */
+export async function untilServed(gw: FileGateway, header: string, value: string): Promise<void> {
+  await pollFor(`a response with ${header}: ${value}`, async () => {
+    const res = await get(`${gw.url}/x`);
+    assert.equal(res.status, 200);
+    return res.headers.get(header) === value ? true : undefined;
+  });
+}
+
 export async function get(
   url: string,
   init?: RequestInit,
@@ -276,6 +286,18 @@ export function startPlainUpstream(): { url: string; close(): Promise<void> } {
     () => new Response("ok"),
   );
   return { url: `http://127.0.0.1:${server.addr.port}`, close: () => server.shutdown() };
+}
+
+/** A config with one route, "main", to `upstreamUrl`, that stamps `x-version: <version>`. */
+export function versionedConfigText(upstreamUrl: string, version: number): string {
+  return `import { defineConfig, headers } from "${MOD_URL}";
+export default defineConfig({
+  upstreams: { api: { targets: ["${upstreamUrl}"] } },
+  routes: [
+    { name: "main", upstream: "api", use: [headers({ response: { set: { "x-version": "${version}" } } })] },
+  ],
+});
+`;
 }
 
 /**

@@ -11,21 +11,12 @@ import {
   type FileGateway,
   get,
   makeConfigDir,
-  MOD_URL,
   save,
   serveTestFile,
+  versionedConfigText,
 } from "../helpers/reload.ts";
 
-function config(upstreamUrl: string, version: number): string {
-  return `import { defineConfig, headers } from "${MOD_URL}";
-export default defineConfig({
-  upstreams: { api: { targets: ["${upstreamUrl}"] } },
-  routes: [
-    { name: "main", upstream: "api", use: [headers({ response: { set: { "x-version": "${version}" } } })] },
-  ],
-});
-`;
-}
+const config = versionedConfigText;
 
 /** A file-backed gateway (not watching: only the admin endpoint reloads) and its folder. */
 async function withFileGateway(

@@ -7,18 +7,9 @@
  */
 import assert from "node:assert/strict";
 import { startUpstream } from "../helpers/gateway.ts";
-import { makeConfigDir, MOD_URL, save, serveTestFile } from "../helpers/reload.ts";
+import { makeConfigDir, save, serveTestFile, versionedConfigText } from "../helpers/reload.ts";
 
-function config(upstreamUrl: string, version: number): string {
-  return `import { defineConfig, headers } from "${MOD_URL}";
-export default defineConfig({
-  upstreams: { api: { targets: ["${upstreamUrl}"] } },
-  routes: [
-    { name: "main", upstream: "api", use: [headers({ response: { set: { "x-version": "${version}" } } })] },
-  ],
-});
-`;
-}
+const config = versionedConfigText;
 
 Deno.test("reload: a reload that finishes after close() applies nothing", async () => {
   const dir = await makeConfigDir();

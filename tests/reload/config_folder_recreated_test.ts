@@ -3,25 +3,15 @@
  * (`rm -rf conf && cp -r new conf`) does: the removal is a rejected load (the old config keeps
  * serving), the new tree is the next good save, and edits in it are seen afterwards.
  */
-import assert from "node:assert/strict";
 import {
-  type FileGateway,
-  get,
   pollFor,
   reloadCount,
   save,
   stampedConfigText,
   stampPolicyText,
+  untilServed,
   withConfigFileGateway,
 } from "../helpers/reload.ts";
-
-async function untilServed(gw: FileGateway, header: string, value: string): Promise<void> {
-  await pollFor(`a response with ${header}: ${value}`, async () => {
-    const res = await get(`${gw.url}/x`);
-    assert.equal(res.status, 200);
-    return res.headers.get(header) === value ? true : undefined;
-  });
-}
 
 Deno.test("reload: the config's own folder deleted and recreated is loaded and watched again", async () => {
   await withConfigFileGateway(async (dir, upstreamUrl) => {

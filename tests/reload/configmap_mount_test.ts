@@ -10,12 +10,10 @@
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import {
-  type FileGateway,
-  get,
-  pollFor,
   reloadCount,
   stampedConfigText,
   stampPolicyText,
+  untilServed,
   withConfigFileGateway,
 } from "../helpers/reload.ts";
 
@@ -52,14 +50,6 @@ class ConfigMapVolume {
     if (this.#current) await Deno.remove(join(this.root, this.#current), { recursive: true });
     this.#current = stamp;
   }
-}
-
-async function untilServed(gw: FileGateway, header: string, value: string): Promise<void> {
-  await pollFor(`a response with ${header}: ${value}`, async () => {
-    const res = await get(`${gw.url}/x`);
-    assert.equal(res.status, 200);
-    return res.headers.get(header) === value ? true : undefined;
-  });
 }
 
 /** A config that stamps `x-version` and uses the `stamp` policy exported by `policyImport`. */

@@ -7,23 +7,13 @@
  */
 import assert from "node:assert/strict";
 import {
-  type FileGateway,
-  get,
-  pollFor,
   reloadCount,
   save,
   stampedConfigText,
   stampPolicyText,
+  untilServed,
   withConfigFileGateway,
 } from "../helpers/reload.ts";
-
-async function untilServed(gw: FileGateway, header: string, value: string): Promise<void> {
-  await pollFor(`a response with ${header}: ${value}`, async () => {
-    const res = await get(`${gw.url}/x`);
-    assert.equal(res.status, 200);
-    return res.headers.get(header) === value ? true : undefined;
-  });
-}
 
 Deno.test("reload: a config file that is a symlink into another folder is reloaded when its target is edited", async () => {
   await withConfigFileGateway(async (dir, upstreamUrl) => {

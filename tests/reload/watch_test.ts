@@ -9,15 +9,14 @@ import assert from "node:assert/strict";
 import {
   type ConfigDir,
   type FileGateway,
-  get,
   linesWith,
   MOD_URL,
-  pollFor,
   reloadCount,
   save,
   type SaveStyle,
   stampedConfigText,
   stampPolicyText,
+  untilServed,
   withConfigFileGateway,
 } from "../helpers/reload.ts";
 
@@ -41,14 +40,6 @@ function withWatchedGateway(
 }
 
 /** Polls the gateway until a response carries `header: value`. */
-async function untilServed(gw: FileGateway, header: string, value: string) {
-  await pollFor(`a response with ${header}: ${value}`, async () => {
-    const res = await get(`${gw.url}/x`);
-    assert.equal(res.status, 200);
-    return res.headers.get(header) === value ? true : undefined;
-  });
-}
-
 Deno.test("reload: saves in place and by rename are picked up, for the config and an imported module", async () => {
   await withWatchedGateway(async (gw, files, upstreamUrl) => {
     const styles: SaveStyle[] = ["rename", "in-place", "rename", "rename", "in-place"];

@@ -6,19 +6,9 @@
  * curl, scripts and same-origin requests still reload.
  */
 import assert from "node:assert/strict";
-import { get, save, withConfigFileGateway } from "../helpers/reload.ts";
-import { MOD_URL } from "../helpers/reload.ts";
+import { get, save, versionedConfigText, withConfigFileGateway } from "../helpers/reload.ts";
 
-function config(upstreamUrl: string, version: number): string {
-  return `import { defineConfig, headers } from "${MOD_URL}";
-export default defineConfig({
-  upstreams: { api: { targets: ["${upstreamUrl}"] } },
-  routes: [
-    { name: "main", upstream: "api", use: [headers({ response: { set: { "x-version": "${version}" } } })] },
-  ],
-});
-`;
-}
+const config = versionedConfigText;
 
 /** What a browser sends for `<form method=post action=".../reload">` on another site. */
 const FORM = { "content-type": "application/x-www-form-urlencoded" };
