@@ -455,6 +455,7 @@ export type AccessLogField =
   | "durationMs"
   | "upstreamMs"
   | "upstreamTarget"
+  | "upstreamError"
   | "bytesIn"
   | "bytesOut"
   | "clientIp"

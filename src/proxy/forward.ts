@@ -116,6 +116,7 @@ export async function forward(
     );
   } catch (error) {
     if (exceeded() || error instanceof BodyTooLargeError) return tooLarge(state, maxBodyBytes);
+    state.upstreamError = failureReason(error);
     return upstreamFailure(error, upstream, state.requestId);
   }
   if (outcome instanceof CircuitOpen) {
@@ -131,6 +132,7 @@ export async function forward(
     if (exceeded() || outcome.error instanceof BodyTooLargeError) {
       return tooLarge(state, maxBodyBytes);
     }
+    state.upstreamError = failureReason(outcome.error);
     return upstreamFailure(outcome.error, upstream, state.requestId, outcome);
   }
   const { response: res, target: served } = outcome;
@@ -242,6 +244,15 @@ export function upstreamFailure(
     }
   }
   return problem(502, "upstream-unreachable", `upstream "${name}" failed`, id);
+}
+
+/**
+ * Why the last attempt failed, for the access log: the client's problem says only "unreachable"
+ * (the reason may name internal hosts or certificates), the operator needs the reason itself.
+ */
+function failureReason(error: unknown): string {
+  if (error instanceof UpstreamError) return `${error.kind}: ${error.message}`;
+  return error instanceof Error ? error.message : String(error);
 }
 
 function hostHeader(upstream: UpstreamRuntime, target: Target, authority: string): string {

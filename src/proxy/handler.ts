@@ -143,6 +143,7 @@ export function createProxyHandler(
         durationMs: round(ms),
         upstreamMs: state?.upstreamMs === undefined ? undefined : round(state.upstreamMs),
         upstreamTarget: state?.target,
+        upstreamError: state?.upstreamError,
         bytesIn: bytesIn >= 0 ? bytesIn : undefined,
         bytesOut: state?.bytesOut,
         clientIp: state?.clientIp ?? peer,

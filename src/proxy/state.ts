@@ -42,6 +42,8 @@ export interface ProxyState {
   target?: string;
   /** Time the last upstream attempt took to answer (ms), for logs. */
   upstreamMs?: number;
+  /** Why the last upstream attempt failed (`connect: ...`), when it did, for logs. */
+  upstreamError?: string;
   /** Response body size when known as the response starts, for logs and metrics. */
   bytesOut?: number;
 }
