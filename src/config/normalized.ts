@@ -43,7 +43,7 @@ export interface NormalizedHealthCheck {
   expectStatus: [number, number][];
   healthyThreshold: number;
   unhealthyThreshold: number;
-  /** Host header; `null` sends the target's host:port. */
+  /** Host header; `null` sends the upstream's literal `host`, else the target's host:port. */
   host: string | null;
 }
 

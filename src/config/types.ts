@@ -111,7 +111,7 @@ export interface HealthCheckConfig {
   healthyThreshold?: number;
   /** Failing probes in a row that take a healthy target out. Default `3`. */
   unhealthyThreshold?: number;
-  /** Host header of probes. Default: the target's `host:port`. */
+  /** Host header of probes. Default: the upstream's literal `host`, else the target's `host:port`. */
   host?: string;
 }
 

@@ -27,6 +27,7 @@ export class UpstreamRegistry {
     const existing = this.#current.get(config.name);
     if (existing && this.#open.get(existing) === key) return existing;
     const targets = config.targets.map((t) => new Target(t.url, t.weight));
+    if (existing) keepHealthVerdicts(existing, config, targets);
     const runtime = new UpstreamRuntime(
       config,
       targets,
@@ -76,5 +77,26 @@ export class UpstreamRegistry {
     for (const runtime of this.#open.keys()) runtime.abortInFlight();
     this.#open.clear();
     this.#current.clear();
+  }
+}
+
+/**
+ * Carries "failing health checks" over to the new targets of a changed upstream whose health
+ * check did not change. A weight or timeout change must not put a target known to be down back
+ * into rotation until it fails fresh probes; it comes back by passing `healthyThreshold` of them,
+ * as before. Under a changed health check the old verdicts no longer apply: all start healthy.
+ */
+function keepHealthVerdicts(
+  previous: UpstreamRuntime,
+  config: NormalizedUpstream,
+  targets: readonly Target[],
+): void {
+  if (config.healthCheck === null) return;
+  if (JSON.stringify(previous.config.healthCheck) !== JSON.stringify(config.healthCheck)) return;
+  for (const target of targets) {
+    const before = previous.targets.find((t) => t.url === target.url);
+    if (before === undefined || before.passingHealthChecks) continue;
+    target.passingHealthChecks = false;
+    target.refresh();
   }
 }

@@ -7,7 +7,8 @@ export type TargetHealth = "healthy" | "failing_health_checks" | "ejected";
  * A target's runtime state. One object per (upstream, url), kept across config reloads while its
  * upstream's definition is unchanged, so that counters and health survive. A change anywhere in
  * the upstream (timeouts, health check, targets) builds new targets that start healthy: the old
- * verdicts were reached under rules that no longer apply.
+ * verdicts were reached under rules that no longer apply. One exception: a target still failing
+ * an unchanged health check stays out (see `keepHealthVerdicts` in registry.ts).
  *
  * Balancers read only `healthy`, `weight` and `inflight`: plain fields, so a pick never computes
  * health. The resilience modules (active health checks, outlier detection, slow start) own the

@@ -66,7 +66,7 @@ export class UpstreamRuntime {
     const res = await this.clientFor(target).send(target.address, {
       method: "GET",
       path: check.path,
-      headers: ["host", check.host ?? target.hostHeader, "user-agent", "ferry-health-check"],
+      headers: ["host", probeHost(this.config, target), "user-agent", "ferry-health-check"],
       body: null,
       bodyLength: -1,
       signal,
@@ -74,4 +74,17 @@ export class UpstreamRuntime {
     if (res.body instanceof ReadableStream) await res.body.cancel();
     return res.status;
   }
+}
+
+/**
+ * The Host of a health probe: `healthCheck.host`, else the upstream's literal `host` (the vhost
+ * real traffic goes to: a backend that routes by Host would answer probes on any other one from
+ * its default site, and fail them), else the target's `host:port` (there is no client Host to
+ * preserve).
+ */
+function probeHost(config: NormalizedUpstream, target: Target): string {
+  const check = config.healthCheck!;
+  if (check.host !== null) return check.host;
+  if (config.host !== "preserve" && config.host !== "target") return config.host;
+  return target.hostHeader;
 }

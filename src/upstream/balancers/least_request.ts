@@ -7,6 +7,11 @@ import type { Target } from "../target.ts";
  * targets avoids the herd that "always the global minimum" causes when many picks see the same
  * stale counts, while still steering away from slow or overloaded targets.
  *
+ * Load is compared relative to weight, `inflight / weight`: comparing raw counts equalises them,
+ * so under concurrency a weight-9 and a weight-1 target each carried half the requests, and a
+ * target in slow start (its weight lowered) took a full share at once. Relative to weight, the
+ * in-flight counts settle in proportion to the weights.
+ *
  * A tie goes to the first draw; since the first draw is weighted, an idle upstream (all counts
  * equal) receives traffic in exact proportion to the weights. Costs at most three O(n) passes per
  * pick and allocates nothing.
@@ -40,7 +45,7 @@ export class LeastRequestBalancer implements Balancer {
     const first = this.#draw(this.#random() * this.#eligibleWeight, skip, -1);
     const rest = this.#eligibleWeight - targets[first].weight;
     const second = this.#draw(this.#random() * rest, skip, first);
-    return targets[second].inflight < targets[first].inflight ? targets[second] : targets[first];
+    return lessLoaded(targets[second], targets[first]) ? targets[second] : targets[first];
   }
 
   /** Counts the eligible targets and sums their weights. */
@@ -79,4 +84,12 @@ export class LeastRequestBalancer implements Balancer {
     }
     return last;
   }
+}
+
+/**
+ * Whether `a` is less loaded than `b` for its weight: `a.inflight / a.weight` below
+ * `b.inflight / b.weight`, cross-multiplied (weights are positive) to avoid dividing.
+ */
+function lessLoaded(a: Target, b: Target): boolean {
+  return a.inflight * b.weight < b.inflight * a.weight;
 }
