@@ -40,11 +40,16 @@ import { Deadline, type DeadlineOwner, DeadlineQueue } from "./http1/deadlines.t
 const FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
 
 export class FetchClient implements UpstreamClient {
-  readonly #http: Deno.HttpClient = Deno.createHttpClient({ allowHost: true });
+  readonly #http: Deno.HttpClient;
   readonly #deadlines = new DeadlineQueue();
   #closed = false;
   /** Exchanges not yet finished, for {@link abortInFlight}. */
   readonly #inFlight = new Set<FetchExchange>();
+
+  /** `caCerts`: PEM certificates to trust besides the default roots (tests use a private CA). */
+  constructor(options: { caCerts?: string[] } = {}) {
+    this.#http = Deno.createHttpClient({ allowHost: true, caCerts: options.caCerts });
+  }
 
   async send(
     target: TargetAddress,
@@ -294,6 +299,18 @@ function mapFetchError(e: unknown, origin: string, inHead: boolean): Error {
   if (e instanceof UpstreamError) return e;
   const detail = describe(e);
   const options = { cause: e };
+  // hyper reports every failure before the request went out, TCP and TLS alike, as a `Connect`
+  // client error. A failed TLS handshake (unknown issuer, wrong name, expired, not TLS at all)
+  // is a connect failure too (nothing was sent; `retries.on: ["connect"]` may move on), and the
+  // verifier's reason is what an operator needs, without fetch's "error sending request" wrap.
+  const phase = detail.indexOf(CONNECT_PHASE);
+  if (phase !== -1) {
+    const reason = detail.slice(phase + CONNECT_PHASE.length);
+    const what = CONNECT_FAILURE.test(reason) || !origin.startsWith("https:")
+      ? `cannot connect to ${origin}`
+      : `TLS handshake with ${origin} failed`;
+    return new UpstreamError("connect", `${what}: ${reason}`, options);
+  }
   if (CONNECT_FAILURE.test(detail)) {
     return new UpstreamError("connect", `cannot connect to ${origin}: ${detail}`, options);
   }
@@ -304,6 +321,7 @@ function mapFetchError(e: unknown, origin: string, inHead: boolean): Error {
   return new UpstreamError("reset", `connection to ${origin} failed ${where}: ${detail}`, options);
 }
 
+const CONNECT_PHASE = "client error (Connect): ";
 const CONNECT_FAILURE =
   /connection refused|tcp connect error|dns error|failed to lookup address|no route to host|network is unreachable/i;
 const PARSE_FAILURE = /invalid HTTP|parsed|parse error/i;
