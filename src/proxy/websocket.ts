@@ -120,6 +120,7 @@ export async function bridgeWebSocket(
       headers,
       protocols,
       upstream.timeouts.connectMs,
+      upstream.timeouts.idleMs,
     );
   } catch (e) {
     // Every way out of `connect` is an outcome for the upstream (no client abort reaches it):

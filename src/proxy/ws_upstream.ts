@@ -62,6 +62,13 @@ export class UpstreamWebSocket {
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
   /** Payload bytes handed to `#frame` and not yet written. */
   #queued = 0;
+  /** Set by every read from the upstream; the keepalive clears it at each of its ticks. */
+  #heard = false;
+  /** The keepalive sent a ping and has heard nothing since. */
+  #pinged = false;
+  /** Reading is paused on the bridge's backpressure: silence then proves nothing. */
+  #paused = false;
+  #keepAlive: ReturnType<typeof setInterval> | undefined;
 
   private constructor(
     private readonly conn: Deno.Conn,
@@ -70,6 +77,8 @@ export class UpstreamWebSocket {
     leftover: Uint8Array,
     /** How long to wait for the upstream's close frame once ours is sent. */
     private readonly closeTimeoutMs: number,
+    /** Upstream silence after which it is pinged, and then dropped if it stays silent. */
+    private readonly idleMs: number,
   ) {
     this.#buf = leftover;
   }
@@ -78,6 +87,8 @@ export class UpstreamWebSocket {
    * Connects and upgrades. `headers` is the forwarded header list (Host included, hop-by-hop
    * and `sec-websocket-*` removed); the handshake headers are added here. `timeoutMs` bounds
    * the connect and upgrade, and later the wait for the upstream's answer to our close frame.
+   * An upstream silent for `idleMs` is pinged, and dropped if it stays silent for `idleMs` more
+   * (0: never).
    */
   static async connect(
     target: TargetAddress,
@@ -85,6 +96,7 @@ export class UpstreamWebSocket {
     headers: readonly string[],
     protocols: readonly string[],
     timeoutMs: number,
+    idleMs = 0,
   ): Promise<UpstreamWebSocket> {
     // One timer bounds connect and handshake; expiring aborts the connect (a host that drops
     // SYNs would otherwise hold it for the OS's own minutes-long timeout) or closes the socket,
@@ -160,7 +172,7 @@ export class UpstreamWebSocket {
       if (protocol && !protocols.includes(protocol)) {
         throw new WebSocketUpgradeError(`upstream chose a subprotocol nobody offered: ${protocol}`);
       }
-      return new UpstreamWebSocket(conn, protocol, rest, timeoutMs);
+      return new UpstreamWebSocket(conn, protocol, rest, timeoutMs, idleMs);
     } catch (e) {
       try {
         conn.close();
@@ -177,6 +189,12 @@ export class UpstreamWebSocket {
 
   /** Reads frames until the connection ends; calls `onclose` exactly once. */
   start(): void {
+    // The client's pings are answered by the gateway's own server socket and never reach the
+    // upstream, so they no longer prove the upstream alive, and the upstream hop carries nothing
+    // while the client is quiet. Ferry pings it itself: a healthy upstream answers (any frame
+    // will do) and stays open however long it is quiet; one whose host vanished without a FIN
+    // is dropped, and the client told 1011, instead of being held open forever.
+    if (this.idleMs > 0) this.#keepAlive = setInterval(() => this.#checkAlive(), this.idleMs);
     this.#readLoop().catch(() => this.#finish(1006, "")).finally(() => this.#finish(1006, ""));
   }
 
@@ -194,6 +212,16 @@ export class UpstreamWebSocket {
     // An upstream that never answers (hung, or its host gone without a FIN) would otherwise
     // keep the connection and the bridge open for as long as the process lives.
     this.#closeTimer = setTimeout(() => this.#finish(code, reason), this.closeTimeoutMs);
+  }
+
+  #checkAlive(): void {
+    if (this.#heard || this.#paused) {
+      this.#heard = false;
+      this.#pinged = false;
+    } else if (!this.#pinged) {
+      this.#pinged = true;
+      this.#frame(9, new Uint8Array(0));
+    } else this.#finish(1006, "upstream stopped answering pings");
   }
 
   /** Drops the connection without a closing handshake (nothing was ever relayed on it). */
@@ -281,11 +309,23 @@ export class UpstreamWebSocket {
         if (this.#fragmentOpcode === 1) {
           const text = decodeText(whole);
           if (text === undefined) return await this.#fail(1007, "invalid UTF-8 in a text message");
-          await this.onmessage(text);
-        } else await this.onmessage(whole);
+          await this.#deliver(text);
+        } else await this.#deliver(whole);
         continue;
       }
       return await this.#fail(1002, `unknown opcode ${opcode}`);
+    }
+  }
+
+  /** Hands a message on, noting while the bridge's backpressure holds reading paused. */
+  async #deliver(data: string | Uint8Array): Promise<void> {
+    const paused = this.onmessage(data);
+    if (!paused) return;
+    this.#paused = true;
+    try {
+      await paused;
+    } finally {
+      this.#paused = false;
     }
   }
 
@@ -346,6 +386,7 @@ export class UpstreamWebSocket {
         return false;
       }
       if (read === null) return false;
+      this.#heard = true;
       filled += read;
     }
     this.#buf = store.subarray(0, filled);
@@ -356,6 +397,7 @@ export class UpstreamWebSocket {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#closeTimer);
+    clearInterval(this.#keepAlive);
     try {
       this.conn.close();
     } catch {
