@@ -10,41 +10,8 @@ import assert from "node:assert/strict";
 import { hashApiKey } from "../../src/identity/secret_hash.ts";
 import { VouchedHeaders } from "../../src/identity/vouched_headers.ts";
 import { apiKey } from "../../src/policies/api_key.ts";
-import { forwardAuth, type ForwardAuthOptions } from "../../src/policies/forward_auth.ts";
-import { startEchoUpstream, startTestGateway } from "../helpers/gateway.ts";
 import { type Echo, startIdentityGateway } from "./identity_harness.ts";
-
-/** The headers the upstream got for one request with `sent`, the auth service vouching "bob". */
-async function forwardAuthUpstreamHeaders(
-  options: Omit<ForwardAuthOptions, "url">,
-  sent: Record<string, string>,
-): Promise<Record<string, string>> {
-  const auth = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen() {} },
-    () => new Response(null, { status: 204, headers: { "x-user-id": "bob" } }),
-  );
-  const upstream = startEchoUpstream();
-  try {
-    const gw = await startTestGateway({
-      upstreams: { api: { targets: [upstream.url] } },
-      routes: [{
-        name: "api",
-        upstream: "api",
-        use: [forwardAuth({ url: `http://127.0.0.1:${auth.addr.port}/verify`, ...options })],
-      }],
-    });
-    try {
-      const res = await fetch(`${gw.url}/orders`, { headers: sent });
-      assert.equal(res.status, 200);
-      return (await res.json()).headers;
-    } finally {
-      await gw.close();
-    }
-  } finally {
-    await upstream.close();
-    await auth.shutdown();
-  }
-}
+import { forwardAuthUpstreamHeaders } from "./forward_auth_fixture.ts";
 
 Deno.test("forwardAuth: underscore spellings of responseHeaders sent by the client are removed", async () => {
   const headers = await forwardAuthUpstreamHeaders(

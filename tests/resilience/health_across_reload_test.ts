@@ -33,7 +33,17 @@ function config(good: string, sick: string, goodWeight: number, interval = "1h")
   };
 }
 
-Deno.test("a weight change on reload keeps a target that fails its health checks out of rotation", async () => {
+/**
+ * Runs `fn` with a gateway over a good target and one whose health check fails, once the sick
+ * target has left rotation (its first probe failed). Everything is stopped after `fn`.
+ */
+async function withSickTarget(
+  fn: (
+    gw: Awaited<ReturnType<typeof startTestGateway>>,
+    good: string,
+    sick: string,
+  ) => Promise<void>,
+): Promise<void> {
   const good = startUpstream(() => new Response("good"));
   const sick = startUpstream((req) =>
     new URL(req.url).pathname === "/healthz"
@@ -44,7 +54,17 @@ Deno.test("a weight change on reload keeps a target that fails its health checks
   const gw = await startTestGateway(config(good.url, sick.url, 1), { logger });
   try {
     await within(logger.down.promise, 5000, "the sick target never left rotation");
-    const result = await gw.reload(config(good.url, sick.url, 2));
+    await fn(gw, good.url, sick.url);
+  } finally {
+    await gw.close();
+    await good.close();
+    await sick.close();
+  }
+}
+
+Deno.test("a weight change on reload keeps a target that fails its health checks out of rotation", async () => {
+  await withSickTarget(async (gw, good, sick) => {
+    const result = await gw.reload(config(good, sick, 2));
     assert.equal(result.changed, true);
     const targets = gw.snapshot.upstreams.get("api")!.targets;
     assert.equal(targets[0].configuredWeight, 2, "the reload is in effect");
@@ -52,31 +72,14 @@ Deno.test("a weight change on reload keeps a target that fails its health checks
     const bodies: string[] = [];
     for (let i = 0; i < 6; i++) bodies.push(await (await fetch(`${gw.url}/x${i}`)).text());
     assert.deepEqual(bodies, Array(6).fill("good"));
-  } finally {
-    await gw.close();
-    await good.close();
-    await sick.close();
-  }
+  });
 });
 
 Deno.test("a reload that changes the health check itself starts every target healthy", async () => {
-  const good = startUpstream(() => new Response("good"));
-  const sick = startUpstream((req) =>
-    new URL(req.url).pathname === "/healthz"
-      ? new Response("down", { status: 503 })
-      : new Response("sick")
-  );
-  const logger = new DownWatcher();
-  const gw = await startTestGateway(config(good.url, sick.url, 1), { logger });
-  try {
-    await within(logger.down.promise, 5000, "the sick target never left rotation");
+  await withSickTarget(async (gw, good, sick) => {
     // New rules: the old verdict was reached under other ones.
-    const result = await gw.reload(config(good.url, sick.url, 1, "2h"));
+    const result = await gw.reload(config(good, sick, 1, "2h"));
     assert.equal(result.changed, true);
     assert.equal(gw.snapshot.upstreams.get("api")!.targets[1].health, "healthy");
-  } finally {
-    await gw.close();
-    await good.close();
-    await sick.close();
-  }
+  });
 });

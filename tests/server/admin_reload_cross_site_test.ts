@@ -6,9 +6,30 @@
  * curl, scripts and same-origin requests still reload.
  */
 import assert from "node:assert/strict";
-import { get, save, versionedConfigText, withConfigFileGateway } from "../helpers/reload.ts";
+import {
+  type FileGateway,
+  get,
+  save,
+  versionedConfigText,
+  withConfigFileGateway,
+} from "../helpers/reload.ts";
 
 const config = versionedConfigText;
+
+/** Runs `fn` on a file gateway (not watching) serving version 1 of {@link config}. */
+function withVersionedConfig(
+  fn: (gw: FileGateway, file: string, upstreamUrl: string) => Promise<void>,
+): Promise<void> {
+  return withConfigFileGateway(
+    async (dir, upstreamUrl) => {
+      const file = dir.path("ferry.config.ts");
+      await save(file, config(upstreamUrl, 1));
+      return file;
+    },
+    (gw, _dir, file, upstreamUrl) => fn(gw, file, upstreamUrl),
+    { watch: false },
+  );
+}
 
 /** What a browser sends for `<form method=post action=".../reload">` on another site. */
 const FORM = { "content-type": "application/x-www-form-urlencoded" };
@@ -32,27 +53,19 @@ const REFUSED: [what: string, headers: Record<string, string>][] = [
 
 for (const [what, headers] of REFUSED) {
   Deno.test(`admin: POST /reload from ${what} is refused and does not reload`, async () => {
-    await withConfigFileGateway(async (dir, upstreamUrl) => {
-      const file = dir.path("ferry.config.ts");
-      await save(file, config(upstreamUrl, 1));
-      return file;
-    }, async (gw, _dir, file, upstreamUrl) => {
+    await withVersionedConfig(async (gw, file, upstreamUrl) => {
       await save(file, config(upstreamUrl, 2));
       const res = await get(`${gw.adminUrl}/reload`, { method: "POST", headers, body: "x=1" });
       assert.equal(res.status, 403, res.text);
       assert.match(JSON.parse(res.text).detail, /another origin/);
       assert.equal(gw.snapshot.version, 1);
       assert.equal((await get(`${gw.url}/x`)).headers.get("x-version"), "1");
-    }, { watch: false });
+    });
   });
 }
 
 Deno.test("admin: POST /reload from curl or the admin's own origin still reloads", async () => {
-  await withConfigFileGateway(async (dir, upstreamUrl) => {
-    const file = dir.path("ferry.config.ts");
-    await save(file, config(upstreamUrl, 1));
-    return file;
-  }, async (gw, _dir, file, upstreamUrl) => {
+  await withVersionedConfig(async (gw, file, upstreamUrl) => {
     await save(file, config(upstreamUrl, 2));
     const curl = await get(`${gw.adminUrl}/reload`, { method: "POST" });
     assert.equal(curl.status, 200, curl.text);
@@ -73,5 +86,5 @@ Deno.test("admin: POST /reload from curl or the admin's own origin still reloads
     });
     assert.equal(ownOrigin.status, 200, ownOrigin.text);
     assert.equal((await get(`${gw.url}/x`)).headers.get("x-version"), "4");
-  }, { watch: false });
+  });
 });
