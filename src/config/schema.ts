@@ -20,6 +20,7 @@ import { parseDuration } from "./duration.ts";
 import { MAX_TIMER_MS } from "./timer_limit.ts";
 import { backtrackingProblem } from "./regex_safety.ts";
 import { describeValue } from "./format_issues.ts";
+import { FETCH_BLOCKED_PORTS } from "./fetch_blocked_ports.ts";
 import type { FerryConfig } from "./types.ts";
 
 /** A schema-level error message: "expected <what>, got <found>", or "missing" when absent. */
@@ -179,6 +180,10 @@ export function targetUrlProblem(text: string): string | undefined {
   }
   if (text.includes("?") || text.includes("#")) {
     return `${shown} holds a query or fragment: remove it, a target is only scheme, host and port`;
+  }
+  if (url.protocol === "https:" && FETCH_BLOCKED_PORTS.has(Number(url.port))) {
+    return `${shown} uses port ${url.port}, which fetch refuses to connect to (a port browsers ` +
+      `block), and https:// targets go through fetch: serve the upstream on another port`;
   }
   if (url.pathname !== "/") {
     return `${shown} has the path "${url.pathname}": a target is only scheme, host and port ` +

@@ -197,15 +197,24 @@ Deno.test("target URLs must be http(s) origins; a trailing slash is fine", () =>
   assertOneError(upstream("http://u:p@127.0.0.1"), "upstreams.users.targets[0]", "credentials");
   assertOneError(upstream("http://127.0.0.1:70000"), "upstreams.users.targets[0]", "70000");
   assertOneError(upstream({ url: "http://a b" }), "upstreams.users.targets[0].url", "valid URL");
+  // https:// targets go through fetch, which refuses the ports browsers block (X11's 6000, ...).
+  assertOneError(upstream("https://127.0.0.1:6000"), "upstreams.users.targets[0]", "port 6000");
+  assertOneError(upstream("https://10.0.0.5:10080"), "upstreams.users.targets[0]", "fetch refuses");
 
   const config = valid(variant((c) => {
     (c.upstreams as Record<string, unknown>).users = {
-      targets: ["HTTP://Example.COM:80/", { url: "https://127.0.0.1:8443", weight: 3 }],
+      // Ferry's own HTTP/1.1 client takes any port: only https:// goes through fetch.
+      targets: [
+        "HTTP://Example.COM:80/",
+        { url: "https://127.0.0.1:8443", weight: 3 },
+        "http://127.0.0.1:6000",
+      ],
     };
   }));
   assert.deepEqual(config.upstreams.users.targets, [
     { url: "http://example.com", weight: 1 },
     { url: "https://127.0.0.1:8443", weight: 3 },
+    { url: "http://127.0.0.1:6000", weight: 1 },
   ]);
 });
 
