@@ -30,7 +30,10 @@ export async function linkFolders(path: string): Promise<string[]> {
       try {
         if (!(await Deno.lstat(prefix)).isSymlink) continue;
         target = await Deno.readLink(prefix);
-      } catch {
+      } catch (error) {
+        // A folder outside what Ferry may read (`--allow-read=/etc/ferry` refuses `/etc`) is
+        // passed over: its links are not Ferry's to watch, and the parts below it may be.
+        if (error instanceof Deno.errors.NotCapable) continue;
         break walk;
       }
       if (++links > MAX_LINKS) break walk;

@@ -46,3 +46,30 @@ Deno.test("linkFolders: a loop of links or a missing part stops the walk without
     assert.deepEqual(await linkFolders(join(root, "missing/c.ts")), []);
   });
 });
+
+Deno.test("linkFolders: with read access to the volume only, as `--allow-read` grants it, the links are still found", async () => {
+  await withTree(async (root) => {
+    await Deno.mkdir(join(root, "vol/..2026_11_23/conf"), { recursive: true });
+    await Deno.writeTextFile(join(root, "vol/..2026_11_23/conf/c.ts"), "");
+    await Deno.symlink("..2026_11_23", join(root, "vol/..data"));
+    await Deno.symlink("..data/conf", join(root, "vol/conf"));
+    // The folders above the volume (/tmp, ...) cannot be read: they must be passed over.
+    const module = new URL("../../src/config/link_folders.ts", import.meta.url).href;
+    const probe = join(root, "probe.ts");
+    await Deno.writeTextFile(
+      probe,
+      `import { linkFolders } from "${module}";\n` +
+        `console.log(JSON.stringify(await linkFolders(${
+          JSON.stringify(join(root, "vol/conf/c.ts"))
+        })));\n`,
+    );
+    // Loading modules needs no read access: only the volume is granted.
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-lock", "--no-config", `--allow-read=${join(root, "vol")}`, probe],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(code, 0, new TextDecoder().decode(stderr));
+    assert.deepEqual(JSON.parse(new TextDecoder().decode(stdout)), [join(root, "vol")]);
+  });
+});
