@@ -616,10 +616,12 @@ Deno.test("no more than maxIdlePerTarget connections are kept", async () => {
   );
 });
 
-Deno.test("connect timeout against a listener whose accept queue is full", async () => {
-  // A listening socket with backlog 0 that never accepts: once its queue is full the kernel
-  // drops further SYNs, so connecting hangs, which is what an unreachable host looks like.
-  // (Deno.listen cannot set a backlog, hence python.)
+/**
+ * One connect against a listening socket with backlog 0 that never accepts: once its queue is
+ * full the kernel drops further SYNs, so connecting hangs, which is what an unreachable host
+ * looks like. (Deno.listen cannot set a backlog, hence python.) Returns how the send failed.
+ */
+async function connectToFullQueue(client: Http1Client): Promise<UpstreamError> {
   const python = new Deno.Command("python3", {
     args: [
       "-c",
@@ -631,22 +633,40 @@ Deno.test("connect timeout against a listener whose accept queue is full", async
     stderr: "null",
   }).spawn();
   const fillers: Deno.Conn[] = [];
-  const client = new Http1Client({ maxIdlePerTarget: 8, idleTimeoutMs: 30_000 });
   try {
     const reader = python.stdout.pipeThrough(new TextDecoderStream()).getReader();
     const port = Number((await reader.read()).value);
     reader.cancel();
     // With backlog 0 the queue holds exactly one unaccepted connection: take that place.
     fillers.push(await Deno.connect({ hostname: "127.0.0.1", port }));
-    await assert.rejects(
-      client.send(targetFor(port), request(port), { ...relaxed, connectMs: 100 }),
-      isKind("connect_timeout"),
-    );
+    try {
+      await client.send(targetFor(port), request(port), { ...relaxed, connectMs: 100 });
+    } catch (e) {
+      assert.ok(e instanceof UpstreamError, `expected an UpstreamError, got ${e}`);
+      return e;
+    }
+    throw new Error("a connect to a full accept queue succeeded");
   } finally {
-    client.close();
     for (const c of fillers) c.close();
     await python.stdin.close();
     await python.status;
+  }
+}
+
+Deno.test("connect timeout against a listener whose accept queue is full", async () => {
+  const client = new Http1Client({ maxIdlePerTarget: 8, idleTimeoutMs: 30_000 });
+  try {
+    // On a loaded machine the kernel now and then refuses the SYN (RST) instead of dropping it
+    // (seen in 2 of ~12 full runs): the hang this test needs was not set up, so it is set up
+    // again, up to three times. A client that reports a hang as anything but connect_timeout,
+    // or never gives up, still fails every time.
+    let failure = await connectToFullQueue(client);
+    for (let i = 0; i < 2 && failure.kind === "connect" && /refused/i.test(failure.message); i++) {
+      failure = await connectToFullQueue(client);
+    }
+    assert.equal(failure.kind, "connect_timeout", failure.message);
+  } finally {
+    client.close();
   }
 });
 
