@@ -1,5 +1,5 @@
 /**
- * For metrics_retention_hunt_test.ts: creates and closes gateways, then reports on stdout how many
+ * For metrics_retention_test.ts: creates and closes gateways, then reports on stdout how many
  * of their metric registries the process still holds after full garbage collections. Run with
  * `--v8-flags=--expose-gc`.
  */

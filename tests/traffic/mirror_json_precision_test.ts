@@ -1,5 +1,5 @@
 /**
- * Bug hunt: with `ignoreJsonFields`, JSON bodies are parsed, stripped and hashed again. Parsing
+ * With `ignoreJsonFields`, JSON bodies are parsed, stripped and hashed again. Parsing
  * numbers into doubles made different numbers equal: 64-bit ids past 2^53 (database keys,
  * snowflake ids) came out the same, so a shadow answering the wrong id was counted a match.
  * Such numbers must compare as the upstream wrote them, as they do without ignored fields.
@@ -15,7 +15,7 @@ function jsonAnswer(id: string, side: string): Response {
   });
 }
 
-Deno.test("mirror hunt: ignoring JSON fields still tells apart ids past 2^53", async () => {
+Deno.test("mirror: ignoring JSON fields still tells apart ids past 2^53", async () => {
   const primary = startUpstream(() => jsonAnswer("9007199254740993", "p"));
   const shadow = startUpstream((req) =>
     // 9007199254740992 and 9007199254740993 are the same double.

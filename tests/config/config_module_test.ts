@@ -21,7 +21,7 @@ async function loadBothWays(
   check: (result: LoadResult, loader: string) => void,
   extraFiles: Record<string, string> = {},
 ) {
-  const dir = await Deno.makeTempDir({ prefix: "ferry-hunt-module-" });
+  const dir = await Deno.makeTempDir({ prefix: "ferry-config-module-" });
   try {
     for (const [name, text] of Object.entries(extraFiles)) {
       await Deno.writeTextFile(join(dir, name), text);

@@ -1,5 +1,5 @@
 /**
- * Bug hunt: a mirror must not take a half-open probe of its shadow's circuit breaker while it is
+ * A mirror must not take a half-open probe of its shadow's circuit breaker while it is
  * still reading the client's request body. The shadow is often the next version, which real
  * traffic also reaches (a canary route). Had the copy of a slowly uploaded request taken the one
  * probe, the canary's own requests would be refused with 503 circuit-open for as long as that
@@ -11,7 +11,7 @@ import { mirrorSummary, pollMirror } from "./mirror_helpers.ts";
 
 const OPEN_FOR_MS = 200;
 
-Deno.test("mirror hunt: a slow upload's copy holds no half-open probe of the shadow's circuit", async () => {
+Deno.test("mirror: a slow upload's copy holds no half-open probe of the shadow's circuit", async () => {
   let failing = true;
   const v1 = startUpstream(() => new Response("v1"));
   const v2 = startUpstream(async (req) => {

@@ -10,7 +10,7 @@ const defineUrl = new URL("../../src/config/define.ts", import.meta.url).href;
 
 /** Writes `body` as the object passed to defineConfig in a temporary .ts file and loads it. */
 async function loadConfigObject(body: string): Promise<LoadResult> {
-  const dir = await Deno.makeTempDir({ prefix: "ferry-hunt-" });
+  const dir = await Deno.makeTempDir({ prefix: "ferry-config-values-" });
   try {
     const path = join(dir, "routes.config.ts");
     await Deno.writeTextFile(
