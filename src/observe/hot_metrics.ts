@@ -72,45 +72,57 @@ class SeriesTable<S> {
   }
 }
 
-/** A counter family with a fixed label set, registered on `registry`. */
-export class HotCounter {
-  readonly type = "counter" as const;
+/**
+ * What every hot family shares: its series by label values, and their removal on reload. The
+ * family's kind adds how a series is exposed ({@link HotCounter}, {@link HotHistogram}).
+ */
+abstract class HotFamily<S> {
   readonly aggregator = "sum" as const;
-  readonly #series: SeriesTable<CounterSeries>;
+  protected readonly table: SeriesTable<S>;
 
   constructor(
     readonly name: string,
     readonly help: string,
     readonly labelNames: readonly string[],
+    make: () => S,
     registry: Registry,
   ) {
-    this.#series = new SeriesTable(labelNames, () => ({ value: 0 }));
+    this.table = new SeriesTable(labelNames, make);
     registry.registerMetric(this as never);
   }
 
   /** The series for `values` (in `labelNames` order); cache it where the labels are fixed. */
-  series(...values: string[]): CounterSeries {
-    return this.#series.get(values);
+  series(...values: string[]): S {
+    return this.table.get(values);
   }
 
   /** Removes the series outside `keep` (a reload removed what they name). */
   retain(keep: SeriesScope): void {
-    this.#series.retain(keep);
+    this.table.retain(keep);
   }
 
   /** Removes the series outside `scope`; those asked for later outside it are never exposed. */
   restrictTo(scope: SeriesScope): void {
-    this.#series.restrictTo(scope);
-  }
-
-  get(): Promise<MetricSnapshot> {
-    const values = [...this.#series.entries()].map((e) => ({ labels: e.labels, value: e.s.value }));
-    const { name, help, type, aggregator } = this;
-    return Promise.resolve({ name, help, type, aggregator, values });
+    this.table.restrictTo(scope);
   }
 
   reset(): void {
-    this.#series.clear();
+    this.table.clear();
+  }
+}
+
+/** A counter family with a fixed label set, registered on `registry`. */
+export class HotCounter extends HotFamily<CounterSeries> {
+  readonly type = "counter" as const;
+
+  constructor(name: string, help: string, labelNames: readonly string[], registry: Registry) {
+    super(name, help, labelNames, () => ({ value: 0 }), registry);
+  }
+
+  get(): Promise<MetricSnapshot> {
+    const values = [...this.table.entries()].map((e) => ({ labels: e.labels, value: e.s.value }));
+    const { name, help, type, aggregator } = this;
+    return Promise.resolve({ name, help, type, aggregator, values });
   }
 }
 
@@ -136,40 +148,23 @@ export class HistogramSeries {
 }
 
 /** A histogram family with fixed buckets and labels, registered on `registry`. */
-export class HotHistogram {
+export class HotHistogram extends HotFamily<HistogramSeries> {
   readonly type = "histogram" as const;
-  readonly aggregator = "sum" as const;
-  readonly #series: SeriesTable<HistogramSeries>;
 
   constructor(
-    readonly name: string,
-    readonly help: string,
-    readonly labelNames: readonly string[],
+    name: string,
+    help: string,
+    labelNames: readonly string[],
     readonly buckets: readonly number[],
     registry: Registry,
   ) {
-    this.#series = new SeriesTable(labelNames, () => new HistogramSeries(buckets));
-    registry.registerMetric(this as never);
-  }
-
-  series(...values: string[]): HistogramSeries {
-    return this.#series.get(values);
-  }
-
-  /** Removes the series outside `keep` (a reload removed what they name). */
-  retain(keep: SeriesScope): void {
-    this.#series.retain(keep);
-  }
-
-  /** Removes the series outside `scope`; those asked for later outside it are never exposed. */
-  restrictTo(scope: SeriesScope): void {
-    this.#series.restrictTo(scope);
+    super(name, help, labelNames, () => new HistogramSeries(buckets), registry);
   }
 
   get(): Promise<MetricSnapshot> {
     const values: MetricSnapshot["values"] = [];
     const bucket = `${this.name}_bucket`;
-    for (const { labels, s } of this.#series.entries()) {
+    for (const { labels, s } of this.table.entries()) {
       let cumulative = 0;
       this.buckets.forEach((le, i) => {
         cumulative += s.counts[i];
@@ -181,9 +176,5 @@ export class HotHistogram {
     }
     const { name, help, type, aggregator } = this;
     return Promise.resolve({ name, help, type, aggregator, values });
-  }
-
-  reset(): void {
-    this.#series.clear();
   }
 }
