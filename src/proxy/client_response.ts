@@ -28,7 +28,21 @@ export function clientResponse(res: InboundResponse, requestId: string): Respons
   // same "done, nothing to show" minus the hint to reset the form, and every client frames it.
   const status = res.status === 205 ? 204 : res.status;
   // No statusText: Deno.serve sends the canonical reason phrase whatever we pass.
-  return new Response(nullBody ? null : res.body, { status, headers });
+  return new Response(nullBody ? null : bodyOf(res), { status, headers });
+}
+
+/**
+ * The body to hand Deno.serve. A `null` body on a status that has one is a HEAD answer: when
+ * the upstream gave it no Content-Length (its GET is chunked or close-delimited), an empty
+ * stream stands in, because for `null` Deno.serve writes `content-length: 0` and tells the
+ * client the resource is empty (RFC 9110 §8.6). For a stream it writes neither Content-Length
+ * nor Transfer-Encoding on a HEAD answer, as nginx does, and no body bytes.
+ */
+function bodyOf(res: InboundResponse): InboundResponse["body"] {
+  if (res.body !== null || headerValue(res.headers, "content-length") !== undefined) {
+    return res.body;
+  }
+  return new ReadableStream({ start: (controller) => controller.close() });
 }
 
 /**

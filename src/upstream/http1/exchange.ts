@@ -261,7 +261,7 @@ export class Exchange implements BodyOwner, DeadlineOwner, EventListenerObject {
       }
       if (length > MAX_HEAD_BYTES) throw headTooLarge();
       const text = decodeLatin1(conn.buf, conn.start, conn.start + length, scanner.ascii);
-      const head = parseResponseHead(text);
+      const head = parseResponseHead(text, this.request.method === "HEAD");
       conn.start += length;
       if (head.status >= 200) return head;
       // 100 Continue, 102 Processing, 103 Early Hints: informational; the answer follows.

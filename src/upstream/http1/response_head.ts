@@ -85,8 +85,11 @@ export interface ResponseHead {
   close: boolean;
 }
 
-/** Parses a complete head (status line, fields, final empty line) decoded as Latin-1. */
-export function parseResponseHead(text: string): ResponseHead {
+/**
+ * Parses a complete head (status line, fields, final empty line) decoded as Latin-1.
+ * `headRequest` says the request was HEAD, whose answer has no body whatever its fields say.
+ */
+export function parseResponseHead(text: string, headRequest: boolean): ResponseHead {
   // status-line = HTTP-version SP status-code SP [ reason-phrase ]
   if (
     text.charCodeAt(0) !== 72 || text.charCodeAt(1) !== 84 || text.charCodeAt(2) !== 84 ||
@@ -103,6 +106,10 @@ export function parseResponseHead(text: string): ResponseHead {
     throw protocol(`malformed status line ${JSON.stringify(firstLine(text))}`);
   }
   const status = d0 * 100 + d1 * 10 + d2;
+  // RFC 9112 §6.3 rule 1: these end at the head, so Transfer-Encoding frames nothing. An
+  // upstream answering HEAD or 304 sends the one its 200 would carry (`gzip, chunked`, say),
+  // which is no reason to refuse the response or drop the connection.
+  const framed = !headRequest && status >= 200 && status !== 204 && status !== 304;
   const lineEnd = text.indexOf("\r\n", 12);
   let statusText = "";
   if (lineEnd > 12) {
@@ -155,7 +162,7 @@ export function parseResponseHead(text: string): ResponseHead {
         }
         break;
       case 17:
-        if (name === "transfer-encoding") {
+        if (name === "transfer-encoding" && framed) {
           transferEncoding = true;
           for (const coding of listTokens(value)) {
             transferCodings++;
