@@ -26,7 +26,7 @@ export function hostCondition(hosts: readonly string[]): Condition {
   for (const h of hosts) {
     // A bare IPv6 address (two colons or more) is what a request's `[::1]` holds.
     const bareIpv6 = !h.startsWith("[") && h.indexOf(":") !== h.lastIndexOf(":");
-    const host = normalizeHost(bareIpv6 ? `[${h}]` : h);
+    const host = asciiHost(normalizeHost(bareIpv6 ? `[${h}]` : h));
     if (host.startsWith("*.")) suffixes.push(host.slice(1));
     else exact.add(host);
   }
@@ -42,6 +42,25 @@ export function hostCondition(hosts: readonly string[]): Condition {
     test,
     why: (input) => `host "${input.host}" is not ${hosts.map((h) => `"${h}"`).join(" or ")}`,
   };
+}
+
+const NON_ASCII = /[\u0080-\uffff]/;
+
+/**
+ * An internationalised name as clients send it: `bücher.example` is `xn--bcher-kva.example` in
+ * a Host (browsers, curl and fetch all convert it; a raw `ü` is an invalid Host, refused with
+ * 400), so a route for the Unicode name never matched. A `*.` wildcard keeps its star. Names
+ * the URL parser refuses are left as they are.
+ */
+function asciiHost(host: string): string {
+  if (!NON_ASCII.test(host)) return host;
+  const wildcard = host.startsWith("*.");
+  try {
+    const ascii = new URL(`http://${wildcard ? host.slice(2) : host}/`).hostname;
+    return wildcard ? `*.${ascii}` : ascii;
+  } catch {
+    return host;
+  }
 }
 
 /** One of the listed methods; `GET` routes also take `HEAD`, as every HTTP server does. */

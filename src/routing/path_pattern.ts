@@ -40,8 +40,9 @@ export function splitPath(path: string): string[] {
 
 /**
  * The one path routing matches and the upstream is sent: percent-escapes of unreserved
- * characters decoded (RFC 3986 §6.2.2.2), `\` read as `/`, runs of `/` merged into one (as nginx
- * does by default) and `.`/`..` segments removed, as a WHATWG URL parser does. Deno.serve hands
+ * characters decoded (RFC 3986 §6.2.2.2) and the others upper-cased (§6.2.2.1), `\` read as `/`,
+ * runs of `/` merged into one (as nginx does by default) and `.`/`..` segments removed, as a
+ * WHATWG URL parser does (and `..;x` read as `..`, as Java servers do). Deno.serve hands
  * over the request target as the client sent it, so without this `/public/../admin/x`,
  * `/%61dmin/x` or `//admin/x` would pass a `/admin/*` route and its policies, then reach an
  * upstream that resolves it to `/admin/x`. The upstream gets the resolved path, which every
@@ -57,7 +58,7 @@ export function normalizePath(path: string): string {
   const segments = decoded.slice(1).split(SEPARATOR);
   const out: string[] = [];
   for (let i = 0; i < segments.length; i++) {
-    const segment = segments[i];
+    const segment = withoutDotParameters(segments[i]);
     const last = i === segments.length - 1;
     if (segment === "..") out.pop();
     else if (segment !== "." && (segment !== "" || last)) {
@@ -71,14 +72,44 @@ export function normalizePath(path: string): string {
   return "/" + out.join("/");
 }
 
+const DOT = 46;
+
+/**
+ * `..;x` as `..` and `.;x` as `.`: Java servers (Tomcat, Jetty, so Spring and most Java apps) cut
+ * a segment's `;parameters` off before they resolve dot segments, so to them
+ * `/public/..;/admin/x` is `/admin/x`; compared as written, it passed a `/public/*` route and its
+ * policies and reached `/admin/x` (the "..;" bypass). A dot segment with parameters means nothing
+ * else to any server, so it is resolved as the dot segment it is to those.
+ */
+function withoutDotParameters(segment: string): string {
+  if (segment.charCodeAt(0) !== DOT) return segment;
+  const semicolon = segment.indexOf(";");
+  if (semicolon < 0) return segment;
+  const head = segment.slice(0, semicolon);
+  return head === "." || head === ".." ? head : segment;
+}
+
 const ESCAPE = /%([0-9A-Fa-f]{2})/g;
 const SEPARATOR = /[/\\]/;
 const UNRESERVED = /^[A-Za-z0-9._~-]$/;
+const LOWER_HEX = /[a-f]/;
 
+/**
+ * `%7E` → `~`; any other escape in upper case. `%c3%a9` and `%C3%A9` are one path (RFC 3986
+ * §6.2.2.1) to an upstream, which decodes both to `é`: compared as written, a route for one let
+ * the other through to a catch-all route and its policies (`/a%2fb` missed a `/a%2Fb` route).
+ */
 function decodeUnreserved(escape: string, hex: string): string {
   const char = String.fromCharCode(parseInt(hex, 16));
-  return UNRESERVED.test(char) ? char : escape;
+  if (UNRESERVED.test(char)) return char;
+  return LOWER_HEX.test(hex) ? escape.toUpperCase() : escape;
 }
+
+/**
+ * What a client cannot send in a path as is: HTTP/1.1 servers (Deno's among them) refuse a
+ * request target with non-ASCII bytes or spaces, so clients send them percent-encoded as UTF-8.
+ */
+const NOT_ON_THE_WIRE = /[^\x21-\x7e]/gu;
 
 /** Compiles a pattern, throwing {@link PatternError} with the reason when it is malformed. */
 export function compilePathPattern(source: string): PathPattern {
@@ -193,12 +224,21 @@ export function compilePathPattern(source: string): PathPattern {
 }
 
 /**
- * A literal segment as {@link normalizePath} leaves request segments: `%7E` is `~`. A segment no
- * normalised path can hold (`.`, `..`, one with `\`) would make a route that never matches.
+ * A literal segment as {@link normalizePath} leaves request segments: `%7E` is `~`, `%2f` is
+ * `%2F`, and `café` is `caf%C3%A9`, which is how every client sends it (a route for `/café/*`
+ * never matched). A segment no normalised path can hold (`.`, `..`, one with `\`) would make a
+ * route that never matches.
  */
 function literalSegment(text: string, source: string): string {
-  const value = text.replace(ESCAPE, decodeUnreserved);
-  if (value === "." || value === ".." || value.includes("\\")) {
+  if (!text.isWellFormed()) {
+    throw new PatternError(`segment of ${JSON.stringify(source)} holds a lone UTF-16 surrogate`);
+  }
+  const value = text.replace(NOT_ON_THE_WIRE, encodeURIComponent).replace(
+    ESCAPE,
+    decodeUnreserved,
+  );
+  const dots = withoutDotParameters(value);
+  if (dots === "." || dots === ".." || value.includes("\\")) {
     throw new PatternError(
       `segment "${text}" of ${
         JSON.stringify(source)
