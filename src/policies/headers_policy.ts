@@ -2,8 +2,8 @@
 import { z } from "zod";
 import type { HeaderRules } from "../config/types.ts";
 import { HOP_BY_HOP } from "../proxy/hop_by_hop.ts";
-import { OWNED } from "../proxy/outbound_headers.ts";
-import { editableRequestHeaders } from "../proxy/state.ts";
+import { OWNED, PEER_CLAIMS } from "../proxy/outbound_headers.ts";
+import { editableRequestHeaders, type ProxyState } from "../proxy/state.ts";
 import { headerName, headerValue } from "./header_field_schemas.ts";
 import type { HeadersOptions } from "./headers.ts";
 import type { PolicyDefinition } from "./policy.ts";
@@ -63,11 +63,36 @@ export const headersPolicy: PolicyDefinition<"headers", HeadersOptions> = {
     request: rules(REQUEST_RESERVED, REQUEST_RULE).optional(),
     response: rules(RESPONSE_RESERVED, RESPONSE_RULE).optional(),
   }),
-  create: (options) => async (c, next) => {
-    if (options.request) {
-      apply(editableRequestHeaders(c.get("proxy"), c.req.raw.headers), options.request);
-    }
-    await next();
-    if (options.response) apply(c.res.headers, options.response);
+  create: (options) => {
+    const claims = claimsSetBy(options.request);
+    return async (c, next) => {
+      if (options.request) {
+        const state = c.get("proxy");
+        const target = editableRequestHeaders(state, c.req.raw.headers);
+        if (claims.length > 0) vouchFor(state, target, claims);
+        apply(target, options.request);
+      }
+      await next();
+      if (options.response) apply(c.res.headers, options.response);
+    };
   },
 };
+
+/** The peer-claim headers (`X-Forwarded-Port`, ...) `rules` sets or adds. */
+function claimsSetBy(rules: HeaderRules | undefined): string[] {
+  const names = [...Object.keys(rules?.set ?? {}), ...Object.keys(rules?.add ?? {})];
+  return names.map((n) => n.toLowerCase()).filter((n) => PEER_CLAIMS.has(n));
+}
+
+/**
+ * Peer-claim headers are forwarded only from trusted proxies; one a policy sets is the
+ * operator's word (Ferry behind a TCP balancer on :443 says `X-Forwarded-Port: 443`), so it goes
+ * on whoever the peer is. A client's own value of it must not ride along, appended to.
+ */
+function vouchFor(state: ProxyState, target: Headers, claims: readonly string[]): void {
+  state.policyClaims ??= new Set();
+  for (const name of claims) {
+    if (!state.trustedPeer) target.delete(name);
+    state.policyClaims.add(name);
+  }
+}

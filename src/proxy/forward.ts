@@ -55,6 +55,7 @@ export async function forward(
     host: hostHeader(upstream, target, state.authority),
     forwarded: state.forwarded,
     trustedPeer: state.trustedPeer,
+    policyClaims: state.policyClaims,
     requestId: state.requestId,
     websocket,
   });

@@ -19,12 +19,40 @@ export const OWNED: ReadonlySet<string> = new Set([
   "x-request-id",
 ]);
 
+/**
+ * Headers in which a proxy states how the client reached it: RFC 7239 `Forwarded`, and the
+ * `X-Forwarded-*` fields that restate the scheme and port Ferry already sends as
+ * `X-Forwarded-Proto/-Host`. Frameworks believe them (Spring builds its URLs from `-Port`; Rack
+ * takes `X-Forwarded-Ssl: on` or `X-Forwarded-Scheme: https` for https before `-Proto`), so they
+ * are passed on from trusted proxies only, as Traefik does: from anyone else, a plain-HTTP
+ * client could make an upstream believe it came over TLS, or build its links with another port.
+ */
+export const PEER_CLAIMS: ReadonlySet<string> = new Set([
+  "forwarded",
+  "x-forwarded-port",
+  "x-forwarded-ssl",
+  "x-forwarded-scheme",
+]);
+
+const DROP = 1;
+const DROP_UNLESS_TRUSTED = 2;
+/**
+ * What happens to an incoming header of each name: one lookup per header on the hot path, as
+ * the `OWNED` check alone cost before.
+ */
+const INCOMING: ReadonlyMap<string, number> = new Map([
+  ...[...OWNED].map((name) => [name, DROP] as const),
+  ...[...PEER_CLAIMS].map((name) => [name, DROP_UNLESS_TRUSTED] as const),
+]);
+
 /** What Ferry adds to every forwarded request. */
 export interface OutboundAdditions {
   host: string;
   forwarded: ForwardedView;
-  /** Whether the peer is a trusted proxy (then RFC 7239 `Forwarded` is kept). */
+  /** Whether the peer is a trusted proxy (then `Forwarded` and the like are kept). */
   trustedPeer: boolean;
+  /** {@link PEER_CLAIMS} a `headers` policy set itself, kept whoever the peer is. */
+  policyClaims?: ReadonlySet<string>;
   requestId: string;
   /** Drop `sec-websocket-*` too: the upstream WebSocket client negotiates its own. */
   websocket?: boolean;
@@ -59,8 +87,12 @@ export function outboundHeaders(incoming: Headers, add: OutboundAdditions): stri
   // iterator object and a result and an entry array per header (measured side by side: the
   // whole request path serves ~5% more requests per CPU second with `forEach`).
   incoming.forEach((value, name) => {
-    if (drop(name) || OWNED.has(name)) return;
-    if (name === "forwarded" && !add.trustedPeer) return;
+    const rule = INCOMING.get(name);
+    if (
+      rule !== undefined &&
+      (rule === DROP || !(add.trustedPeer || add.policyClaims?.has(name) === true))
+    ) return;
+    if (drop(name)) return;
     if (add.websocket && name.startsWith("sec-websocket-")) return;
     out.push(name, name === "cookie" ? cookieField(value) : value);
   });

@@ -24,6 +24,8 @@ export interface ProxyState {
    * "the incoming headers, unchanged", which saves a copy on the common path.
    */
   requestHeaders?: Headers;
+  /** Peer-claim headers (`X-Forwarded-Port`, ...) a `headers` policy set: forwarded as set. */
+  policyClaims?: Set<string>;
   /**
    * The request's server span when tracing is on. Policies that want to annotate the trace use
    * this: with Ferry's own exporter there is no active span in the async context.
