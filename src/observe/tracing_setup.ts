@@ -29,7 +29,11 @@ export function tracingFromEnvironment(
       return undefined; // not permitted to read it: as if unset
     }
   };
-  if (read("OTEL_DENO") === "true") return new Tracing(true);
+  // As Deno reads them (case-insensitive, untrimmed): with OTEL_DENO=TRUE Deno exports, and a
+  // second exporter here would send every request twice; with OTEL_SDK_DISABLED=true it does not,
+  // and tracing through its absent tracer would strip the caller's trace headers.
+  if (isTrue(read("OTEL_SDK_DISABLED"))) return new Tracing(false);
+  if (isTrue(read("OTEL_DENO"))) return new Tracing(true);
   const found = otlpTraceSettings(read);
   if ("error" in found && found.error !== undefined) {
     logger.log("error", "tracing is off: the OpenTelemetry settings are invalid", {
@@ -39,4 +43,9 @@ export function tracingFromEnvironment(
   }
   if (!found.enabled) return new Tracing(false);
   return new Tracing(true, installOtlpTracing(found.settings));
+}
+
+/** A boolean variable's "true", which the OpenTelemetry spec reads case-insensitively. */
+function isTrue(value: string | undefined): boolean {
+  return value?.toLowerCase() === "true";
 }

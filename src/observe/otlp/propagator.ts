@@ -56,8 +56,48 @@ export function parentFromHeaders(
     spanId: parent.spanId,
     traceFlags: parent.traceFlags,
     isRemote: true,
-    traceState: tracestate ? createTraceState(tracestate) : undefined,
+    traceState: tracestate ? createTraceState(boundTracestate(tracestate)) : undefined,
   };
+}
+
+/** W3C Trace Context's bounds on a `tracestate` a participant passes on. */
+const MAX_TRACESTATE_MEMBERS = 32;
+const MAX_TRACESTATE_LENGTH = 512;
+/** Members longer than this are the first to go when a `tracestate` is too long. */
+const LARGE_TRACESTATE_MEMBER = 128;
+
+/**
+ * `value` cut to what `createTraceState` keeps intact: at most 32 list members and 512 characters.
+ * Past those bounds the api's parser reverses the members' order (more than 32) or drops the
+ * whole list (over 512 characters), where W3C Trace Context asks a participant to keep the order
+ * and to truncate whole members: those over 128 characters first, then from the end.
+ */
+export function boundTracestate(value: string): string {
+  if (
+    value.length <= MAX_TRACESTATE_LENGTH && !hasMoreCommasThan(value, MAX_TRACESTATE_MEMBERS - 1)
+  ) {
+    return value; // the common case: nothing to cut, no allocation
+  }
+  // Empty members (allowed, as ", ," from joined headers) take no slot.
+  const members = value.split(",").map((member) => member.trim()).filter((m) => m !== "");
+  if (members.length > MAX_TRACESTATE_MEMBERS) members.length = MAX_TRACESTATE_MEMBERS;
+  for (let i = members.length - 1; i >= 0 && tooLong(members); i--) {
+    if (members[i].length > LARGE_TRACESTATE_MEMBER) members.splice(i, 1);
+  }
+  while (tooLong(members)) members.pop();
+  return members.join(",");
+}
+
+function tooLong(members: readonly string[]): boolean {
+  return members.join(",").length > MAX_TRACESTATE_LENGTH;
+}
+
+function hasMoreCommasThan(value: string, most: number): boolean {
+  let count = 0;
+  for (let at = value.indexOf(","); at !== -1; at = value.indexOf(",", at + 1)) {
+    if (++count > most) return true;
+  }
+  return false;
 }
 
 /** The `traceparent` value for `spanContext` (assumed valid). */

@@ -3,10 +3,11 @@
  * 429, 502, 503 and 504 as retryable: the collector is overloaded or restarting, and the same
  * batch is likely taken a moment later. So is an export that got no answer because the connection
  * failed (refused, reset, closed before the answer): a collector being restarted or rescheduled
- * refuses connections for a few seconds, and the spec's exporters retry those too. A `Retry-After` the collector sends is honoured;
- * otherwise the wait doubles from attempt to attempt, with jitter so that many gateways refused
- * together do not come back together. Every other status means the batch itself was refused
- * (400: malformed, 401/403: credentials, 413: too large), and sending it again changes nothing.
+ * refuses connections for a few seconds, and the spec's exporters retry those too. The wait
+ * doubles from attempt to attempt, with jitter so that many gateways refused together do not come
+ * back together, and a `Retry-After` the collector sends is honoured: it may lengthen the wait.
+ * Every other status means the batch itself was refused (400: malformed, 401/403: credentials,
+ * 413: too large), and sending it again changes nothing.
  */
 
 /** The statuses the OTLP/HTTP spec makes retryable. */
@@ -24,7 +25,11 @@ export const DEFAULT_RETRY_BACKOFF: RetryBackoff = { initialMs: 1000, maxMs: 500
 
 /**
  * The wait before sending again after an answer with `status` to attempt number `attempt` (0 for
- * the first), or `undefined` when that answer is not worth a retry.
+ * the first), or `undefined` when that answer is not worth a retry. A `Retry-After` sets the
+ * least wait, never a shorter one than the backoff: `Retry-After: 0`, or a date already past (the
+ * collector's clock behind ours), would otherwise resend the batch at once, again and again until
+ * the export timeout, thousands of requests to a collector that said it is overloaded.
+ * OpenTelemetry Go's OTLP exporters wait the longer of the two as well.
  */
 export function retryDelayMs(
   status: number,
@@ -34,9 +39,9 @@ export function retryDelayMs(
   random: () => number = Math.random,
 ): number | undefined {
   if (!RETRYABLE.has(status)) return undefined;
+  const backoffMs = backoffDelayMs(attempt, backoff, random);
   const told = retryAfterMs(retryAfter, Date.now());
-  if (told !== undefined) return told;
-  return backoffDelayMs(attempt, backoff, random);
+  return told === undefined ? backoffMs : Math.max(told, backoffMs);
 }
 
 /**

@@ -63,9 +63,12 @@ export function otlpTraceSettings(
     const value = env(name)?.trim();
     return value === "" ? undefined : value;
   };
+  // The spec reads enum values (exporter, protocol, sampler) case-insensitively: `OTLP`,
+  // `HTTP/JSON` or `ParentBased_TraceIdRatio` must not leave tracing off.
+  const readEnum = (name: string): string | undefined => read(name)?.toLowerCase();
   try {
     if (read("OTEL_SDK_DISABLED")?.toLowerCase() === "true") return { enabled: false };
-    const exporter = read("OTEL_TRACES_EXPORTER");
+    const exporter = readEnum("OTEL_TRACES_EXPORTER");
     if (exporter === "none") return { enabled: false };
     if (exporter !== undefined && exporter !== "otlp") {
       fail("OTEL_TRACES_EXPORTER", exporter, "Ferry exports traces with otlp (or none)");
@@ -77,7 +80,7 @@ export function otlpTraceSettings(
       ? "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
       : "OTEL_EXPORTER_OTLP_PROTOCOL";
     // OTLP's default protocol is http/protobuf; grpc is the one Ferry does not speak.
-    const protocol = read(protocolVar) ?? "http/protobuf";
+    const protocol = readEnum(protocolVar) ?? "http/protobuf";
     if (protocol !== "http/protobuf" && protocol !== "http/json") {
       fail(
         protocolVar,
@@ -116,7 +119,7 @@ export function otlpTraceSettings(
         },
         serviceName,
         resourceAttributes,
-        sampler: readSampler(read),
+        sampler: readSampler(read, readEnum),
         protocol,
         maxQueueSize,
         maxExportBatchSize,
@@ -243,8 +246,8 @@ function readPositiveInt(read: Read, name: string, fallback: number): number {
   return value;
 }
 
-function readSampler(read: Read): SamplerSpec {
-  const kind = read("OTEL_TRACES_SAMPLER") ?? "parentbased_always_on";
+function readSampler(read: Read, readEnum: Read): SamplerSpec {
+  const kind = readEnum("OTEL_TRACES_SAMPLER") ?? "parentbased_always_on";
   if (!(SAMPLER_KINDS as readonly string[]).includes(kind)) {
     fail("OTEL_TRACES_SAMPLER", kind, `Ferry knows ${SAMPLER_KINDS.join(", ")}`);
   }
