@@ -44,6 +44,8 @@ export type JwksFetchResult =
 
 export interface JwksCacheHooks {
   onFetch?(result: JwksFetchResult): void;
+  /** The cache was closed: what it reported (metrics) may go. */
+  onClose?(): void;
   logger?: Logger;
   /** Monotonic clock in ms; tests pass their own to step over expiry without waiting. */
   now?(): number;
@@ -160,10 +162,12 @@ export class JwksCache {
 
   /** Stops the background refresh and cancels a fetch in flight. */
   async close(): Promise<void> {
+    const first = !this.#closed;
     this.#closed = true;
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#cancel.abort();
+    if (first) this.#hooks.onClose?.();
     await this.#inflight;
   }
 

@@ -29,8 +29,9 @@ export function sharedJwksCache(
     const locator = source.jwksUri
       ? fixedJwksUri(source.jwksUri)
       : discoveredJwksUri(source.issuer);
-    const created = new JwksCache(source.issuer, locator, timing, {
-      onFetch: (result) => metrics.fetched(source.issuer, result),
+    const created: JwksCache = new JwksCache(source.issuer, locator, timing, {
+      onFetch: (result) => metrics.fetched(created, result),
+      onClose: () => metrics.closing(created),
       logger: env.logger,
     });
     metrics.watch(created);
