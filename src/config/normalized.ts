@@ -27,11 +27,20 @@ export interface NormalizedUpstream {
   host: string; // "preserve" | "target" | literal value
   timeouts: { connectMs: number; perTryMs: number; totalMs: number; idleMs: number };
   pool: { maxIdlePerTarget: number; idleTimeoutMs: number };
+  tls: TlsSettings;
   healthCheck: NormalizedHealthCheck | null;
   outlierDetection: NormalizedOutlierDetection | null;
   circuitBreaker: NormalizedCircuitBreaker | null;
   /** `maxRetries: 0` when retries are off. */
   retries: NormalizedRetries;
+}
+
+/** How `https:` targets are verified. */
+export interface TlsSettings {
+  /** PEM certificates their chains may end in, besides Deno's default roots. */
+  caCerts: string[];
+  /** The name sent as SNI and checked against their certificates; `null`: each target's host. */
+  serverName: string | null;
 }
 
 export interface NormalizedHealthCheck {

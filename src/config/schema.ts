@@ -20,7 +20,6 @@ import { parseDuration } from "./duration.ts";
 import { MAX_TIMER_MS } from "./timer_limit.ts";
 import { backtrackingProblem } from "./regex_safety.ts";
 import { describeValue } from "./format_issues.ts";
-import { FETCH_BLOCKED_PORTS } from "./fetch_blocked_ports.ts";
 import type { FerryConfig } from "./types.ts";
 
 /** A schema-level error message: "expected <what>, got <found>", or "missing" when absent. */
@@ -180,10 +179,6 @@ export function targetUrlProblem(text: string): string | undefined {
   }
   if (text.includes("?") || text.includes("#")) {
     return `${shown} holds a query or fragment: remove it, a target is only scheme, host and port`;
-  }
-  if (url.protocol === "https:" && FETCH_BLOCKED_PORTS.has(Number(url.port))) {
-    return `${shown} uses port ${url.port}, which fetch refuses to connect to (a port browsers ` +
-      `block), and https:// targets go through fetch: serve the upstream on another port`;
   }
   if (url.pathname !== "/") {
     return `${shown} has the path "${url.pathname}": a target is only scheme, host and port ` +
@@ -367,6 +362,36 @@ const retries = z.union([
   }),
 ], { error: expected("retry settings or false") });
 
+/**
+ * The problem with a CA certificate in PEM, or `undefined`. Parsed here (by the TLS stack
+ * itself) so that a damaged one is a config error, not a failed handshake on every request. The
+ * text is never shown: a private key pasted by mistake must not reach the logs.
+ */
+function caCertificateProblem(pem: string): string | undefined {
+  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem)) {
+    return "expected a CA certificate, got a private key: only certificates belong here, " +
+      "and the key should be rotated if this config was shared";
+  }
+  if (!/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.test(pem)) {
+    return 'expected a PEM certificate ("-----BEGIN CERTIFICATE-----" ... ' +
+      '"-----END CERTIFICATE-----"), got text without one';
+  }
+  try {
+    Deno.createHttpClient({ caCerts: [pem] }).close();
+  } catch (e) {
+    return `the PEM certificate cannot be read: ${e instanceof Error ? e.message : String(e)}`;
+  }
+  return undefined;
+}
+
+const upstreamTls = z.strictObject({
+  caCerts: z.array(
+    checked(z.string({ error: expected("a PEM certificate") }), caCertificateProblem),
+    { error: expected("a list of PEM certificates") },
+  ).min(1, { error: "expected at least one PEM certificate (or leave caCerts out)" }).optional(),
+  serverName: hostname.optional(),
+});
+
 const upstream = z.strictObject({
   targets,
   balancer: balancer.optional(),
@@ -381,6 +406,7 @@ const upstream = z.strictObject({
     maxIdlePerTarget: nonNegativeInteger.optional(),
     idleTimeout: duration.optional(),
   }).optional(),
+  tls: upstreamTls.optional(),
   healthCheck: healthCheck.optional(),
   outlierDetection: outlierDetection.optional(),
   circuitBreaker: circuitBreaker.optional(),

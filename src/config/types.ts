@@ -192,6 +192,25 @@ export interface RetryConfig {
   maxBufferedBodyBytes?: number;
 }
 
+/**
+ * Verification of an upstream's `https://` targets. Certificates are always verified; Ferry
+ * speaks HTTP/1.1 over TLS to them, as nginx and Envoy do by default.
+ */
+export interface UpstreamTlsConfig {
+  /**
+   * PEM certificates of private CAs the targets' certificates may chain to, besides Deno's
+   * default roots (`Deno.readTextFileSync("/etc/ferry/internal-ca.pem")`, under
+   * `--allow-read` for that file). `DENO_CERT` or `DENO_TLS_CA_STORE=system` extend the roots
+   * for the whole process instead.
+   */
+  caCerts?: string[];
+  /**
+   * The name sent as SNI and checked against the certificate, when it is not the target's host:
+   * a target addressed by IP (`https://10.0.0.7`) whose certificate names `api.internal`.
+   */
+  serverName?: string;
+}
+
 /** A named group of targets that routes send traffic to. */
 export interface UpstreamConfig {
   /** At least one target: a URL string or `{ url, weight }`. */
@@ -207,6 +226,8 @@ export interface UpstreamConfig {
   timeouts?: UpstreamTimeouts;
   /** Default 128 idle connections per target, closed after 60s idle. */
   pool?: PoolConfig;
+  /** How `https://` targets are verified. Default: Deno's roots, each target's own host name. */
+  tls?: UpstreamTlsConfig;
   /** Active health checks. Off unless given. */
   healthCheck?: HealthCheckConfig;
   /** Passive outlier detection. On by default; `false` turns it off. */

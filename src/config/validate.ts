@@ -677,6 +677,11 @@ function normalizeUpstream(name: string, u: ParsedUpstream): NormalizedUpstream 
       maxIdlePerTarget: u.pool?.maxIdlePerTarget ?? 128,
       idleTimeoutMs: ms(u.pool?.idleTimeout ?? "60s"),
     },
+    tls: {
+      caCerts: u.tls?.caCerts ?? [],
+      // `[::1]` as a listen address is written; TLS takes the bare address.
+      serverName: u.tls?.serverName?.replace(/^\[(.*)\]$/, "$1") ?? null,
+    },
     healthCheck: u.healthCheck ? normalizeHealthCheck(u.healthCheck) : null,
     outlierDetection: u.outlierDetection === false ? null : {
       consecutiveFailures: u.outlierDetection?.consecutiveFailures ?? 5,

@@ -99,7 +99,7 @@ export async function sendWithRetries(
     }
     target.inflight++;
     try {
-      res = await upstream.clientFor(target).send(target.address, sent, timeouts);
+      res = await upstream.client.send(target.address, sent, timeouts);
     } catch (e) {
       error = e;
     }

@@ -121,6 +121,7 @@ export async function bridgeWebSocket(
       protocols,
       upstream.timeouts.connectMs,
       upstream.timeouts.idleMs,
+      upstream.config.tls,
     );
   } catch (e) {
     // Every way out of `connect` is an outcome for the upstream (no client abort reaches it):

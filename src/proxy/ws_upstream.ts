@@ -5,6 +5,7 @@
  * the client's (minus hop-by-hop headers), like any other forwarded request.
  */
 import { concatBytes } from "./bytes.ts";
+import type { TlsSettings } from "../config/normalized.ts";
 import type { TargetAddress } from "../upstream/client.ts";
 
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -88,7 +89,7 @@ export class UpstreamWebSocket {
    * and `sec-websocket-*` removed); the handshake headers are added here. `timeoutMs` bounds
    * the connect and upgrade, and later the wait for the upstream's answer to our close frame.
    * An upstream silent for `idleMs` is pinged, and dropped if it stays silent for `idleMs` more
-   * (0: never).
+   * (0: never). `tls` verifies an `https:` target as its upstream says.
    */
   static async connect(
     target: TargetAddress,
@@ -97,6 +98,7 @@ export class UpstreamWebSocket {
     protocols: readonly string[],
     timeoutMs: number,
     idleMs = 0,
+    tls: TlsSettings | null = null,
   ): Promise<UpstreamWebSocket> {
     // One timer bounds connect and handshake; expiring aborts the connect (a host that drops
     // SYNs would otherwise hold it for the OS's own minutes-long timeout) or closes the socket,
@@ -139,7 +141,11 @@ export class UpstreamWebSocket {
       // the first write, under the same timer): in plain text the upgrade, cookies and all,
       // would go out in clear to a port that expects a ClientHello.
       if (target.protocol === "https:") {
-        conn = await Deno.startTls(tcp, { hostname: target.hostname });
+        conn = await Deno.startTls(tcp, {
+          hostname: tls?.serverName ?? target.hostname,
+          caCerts: tls?.caCerts,
+          alpnProtocols: ["http/1.1"],
+        });
       }
       const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
       let head = `GET ${path} HTTP/1.1\r\n`;

@@ -80,7 +80,7 @@ export async function exchangeWithShadow(
     const request = outboundCopy(shadow, target, copy);
     target.inflight++;
     counted = true;
-    const res = await shadow.clientFor(target).send(target.address, request, shadow.timeouts);
+    const res = await shadow.client.send(target.address, request, shadow.timeouts);
     resilience.answered(target, Date.now(), admission, res.status);
     if (res.body instanceof ReadableStream) {
       const release = () => target.inflight--;

@@ -1,7 +1,7 @@
 /**
- * The one interface every upstream HTTP client implements. The fast path is our own pooled
- * HTTP/1.1 client (`http1/`); `fetch` covers what it does not (TLS and HTTP/2 upstreams).
- * Both run the shared conformance test in `tests/upstream/client_conformance_test.ts`.
+ * The interface of an upstream HTTP client: Ferry's own pooled HTTP/1.1 client (`http1/`), over
+ * TCP or TLS, is the one implementation; a new one (HTTP/2, say) runs the shared conformance test
+ * in `tests/upstream/client_conformance_test.ts`.
  */
 
 /** Where to send: an origin that a pool can key connections on. */

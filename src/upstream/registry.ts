@@ -5,7 +5,6 @@
  */
 import type { NormalizedUpstream } from "../config/normalized.ts";
 import { createBalancer } from "./balancers/create.ts";
-import { FetchClient } from "./fetch_client.ts";
 import { Http1Client } from "./http1/client.ts";
 import { ignoreUpstreamEvents, type UpstreamEvents } from "./resilience/events.ts";
 import { Target } from "./target.ts";
@@ -35,8 +34,8 @@ export class UpstreamRegistry {
       new Http1Client({
         maxIdlePerTarget: config.pool.maxIdlePerTarget,
         idleTimeoutMs: config.pool.idleTimeoutMs,
+        tls: config.tls,
       }),
-      new FetchClient(),
       this.events,
     );
     // The runtime it replaces stays open (the serving snapshot still uses it) until

@@ -20,10 +20,8 @@ export class UpstreamRuntime {
     readonly config: NormalizedUpstream,
     readonly targets: readonly Target[],
     readonly balancer: Balancer,
-    /** Plain-HTTP targets: the pooled HTTP/1.1 client. */
-    readonly http: UpstreamClient,
-    /** TLS targets: the fetch client (HTTP/2 by ALPN). */
-    readonly https: UpstreamClient,
+    /** The pooled HTTP/1.1 client, for `http:` and `https:` targets alike. */
+    readonly client: UpstreamClient,
     events: UpstreamEvents,
   ) {
     const t = config.timeouts;
@@ -36,10 +34,6 @@ export class UpstreamRuntime {
     );
   }
 
-  clientFor(target: Target): UpstreamClient {
-    return target.address.protocol === "https:" ? this.https : this.http;
-  }
-
   /** True once `close` ran: a reload retired this runtime, or the gateway shut down. */
   get closed(): boolean {
     return this.#closed;
@@ -48,22 +42,20 @@ export class UpstreamRuntime {
   close(): void {
     this.#closed = true;
     this.resilience.close();
-    this.http.close();
-    this.https.close();
+    this.client.close();
   }
 
   /** {@link close}, and every exchange still in flight ends at once (a shutdown's last step). */
   abortInFlight(): void {
     this.#closed = true;
     this.resilience.close();
-    this.http.abortInFlight();
-    this.https.abortInFlight();
+    this.client.abortInFlight();
   }
 
   /** One active health probe: `GET path`, its status, the body discarded. */
   async #probe(target: Target, signal: AbortSignal): Promise<number> {
     const check = this.config.healthCheck!;
-    const res = await this.clientFor(target).send(target.address, {
+    const res = await this.client.send(target.address, {
       method: "GET",
       path: check.path,
       headers: ["host", probeHost(this.config, target), "user-agent", "ferry-health-check"],

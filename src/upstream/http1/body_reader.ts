@@ -149,7 +149,7 @@ export class BodySource implements UnderlyingDefaultSource<Uint8Array> {
   async #read(into: Uint8Array): Promise<number | null> {
     this.owner.readStarted();
     try {
-      return await this.conn.conn.read(into);
+      return await this.conn.readInto(into);
     } catch (e) {
       throw this.owner.error ?? reset(`reading the response body failed: ${message(e)}`, e);
     } finally {

@@ -1,5 +1,5 @@
 /**
- * One TCP connection to an upstream, with a reusable read buffer and a reusable write buffer.
+ * One TCP (or TLS) connection to an upstream, with a reusable read buffer and a reusable write buffer.
  *
  * The read buffer holds unread bytes in `buf[start, end)`. Response heads are scanned and parsed
  * in place, and small bodies are copied out of it, so a keep-alive request allocates no read
@@ -33,6 +33,8 @@ export class Connection {
   /** Called when the idle read completes while still idle: the upstream closed or misbehaved. */
   onIdleEnd: ((conn: Connection) => void) | null = null;
   #pendingRead: Promise<number | null> | null = null;
+  /** Over TLS, where a peer's close without close_notify must read as end of stream. */
+  readonly #tls: boolean;
   readonly #idleReadDone = () => {
     if (this.idle && this.onIdleEnd !== null) this.onIdleEnd(this);
   };
@@ -43,6 +45,7 @@ export class Connection {
    */
   constructor(readonly conn: Deno.Conn, readonly open?: Set<Connection>) {
     open?.add(this);
+    this.#tls = "handshake" in conn;
   }
 
   /**
@@ -57,7 +60,13 @@ export class Connection {
       return pending;
     }
     if (this.end === this.buf.length) this.#makeRoom();
-    return this.conn.read(this.buf.subarray(this.end));
+    return this.readInto(this.buf.subarray(this.end));
+  }
+
+  /** Reads straight into `into` (a large body's own chunk), bypassing the buffer. */
+  readInto(into: Uint8Array): Promise<number | null> {
+    const reading = this.conn.read(into);
+    return this.#tls ? reading.catch(endWithoutCloseNotify) : reading;
   }
 
   /** Writes `bytes` completely (a socket write may take only part of it). */
@@ -87,7 +96,7 @@ export class Connection {
     // still pending and still watched.
     if (this.#pendingRead !== null) return;
     this.start = this.end = 0;
-    const pending = this.conn.read(this.buf);
+    const pending = this.readInto(this.buf);
     this.#pendingRead = pending;
     pending.then(this.#idleReadDone, this.#idleReadDone);
   }
@@ -125,4 +134,14 @@ export class Connection {
       this.buf = bigger;
     }
   }
+}
+
+/**
+ * A TLS peer that closes without close_notify ends the stream, as nginx and browsers read it:
+ * many servers close that way after a close-delimited body. A body with a length or chunked
+ * framing that ends early is still caught as cut by its own framing.
+ */
+function endWithoutCloseNotify(e: unknown): null {
+  if (e instanceof Deno.errors.UnexpectedEof) return null;
+  throw e;
 }

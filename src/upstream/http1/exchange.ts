@@ -51,6 +51,8 @@ export class Exchange implements BodyOwner, DeadlineOwner, EventListenerObject {
   #connectDeadline: Deadline | null = null;
   #idleDeadline: Deadline | null = null;
   #connecting: AbortController | null = null;
+  /** The TLS connection whose handshake is running: `fail` closes it, which ends the handshake. */
+  #handshaking: Deno.TlsConn | null = null;
   #writer = Writer.Idle;
   #reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
   #source: BodySource | null = null;
@@ -150,6 +152,7 @@ export class Exchange implements BodyOwner, DeadlineOwner, EventListenerObject {
     if (this.error !== null || this.#done) return;
     this.error = error;
     this.#connecting?.abort(error);
+    if (this.#handshaking !== null) closeQuietly(this.#handshaking);
     this.#conn?.close();
     this.#cancelRequestBody(error);
     if (this.#source !== null) {
@@ -213,27 +216,63 @@ export class Exchange implements BodyOwner, DeadlineOwner, EventListenerObject {
   }
 
   async #connect(): Promise<Connection> {
-    const { hostname, port, origin } = this.origin.address;
+    const { hostname, port, origin, protocol } = this.origin.address;
     const controller = new AbortController();
     this.#connecting = controller;
     const deadline = this.#connectDeadline ??= new Deadline(this);
     this.deadlines.start(deadline, this.timeouts.connectMs);
-    let tcp: Deno.TcpConn;
+    let conn: Deno.TcpConn | Deno.TlsConn;
     try {
-      tcp = await Deno.connect({ hostname, port, signal: controller.signal });
-    } catch (e) {
-      throw this.error ??
-        new UpstreamError("connect", `cannot connect to ${origin}: ${message(e)}`, { cause: e });
+      let tcp: Deno.TcpConn;
+      try {
+        tcp = await Deno.connect({ hostname, port, signal: controller.signal });
+      } catch (e) {
+        throw this.error ??
+          new UpstreamError("connect", `cannot connect to ${origin}: ${message(e)}`, { cause: e });
+      }
+      if (this.error !== null) {
+        tcp.close();
+        throw this.error;
+      }
+      tcp.setNoDelay(true);
+      conn = protocol === "https:" ? await this.#handshake(tcp) : tcp;
     } finally {
       this.#connecting = null;
       this.deadlines.stop(deadline);
     }
+    return new Connection(conn, this.origin.open);
+  }
+
+  /**
+   * TLS over `tcp`, its handshake still under the connect deadline (which ends a hung one by
+   * closing the socket). A failed handshake (unknown issuer, another name, a plain-HTTP port) is
+   * a `connect` failure, as Envoy counts it: nothing of the request went out.
+   */
+  async #handshake(tcp: Deno.TcpConn): Promise<Deno.TlsConn> {
+    const { address: { hostname, origin }, tls: settings } = this.origin;
+    let tls: Deno.TlsConn | null = null;
+    try {
+      tls = await Deno.startTls(tcp, {
+        hostname: settings?.serverName ?? hostname,
+        caCerts: settings?.caCerts,
+        alpnProtocols: ["http/1.1"],
+      });
+      this.#handshaking = tls;
+      if (this.error === null) await tls.handshake();
+    } catch (e) {
+      closeQuietly(tls ?? tcp);
+      throw this.error ??
+        new UpstreamError("connect", `TLS handshake with ${origin} failed: ${message(e)}`, {
+          cause: e,
+        });
+    } finally {
+      this.#handshaking = null;
+    }
     if (this.error !== null) {
-      tcp.close();
+      closeQuietly(tls);
       throw this.error;
     }
-    tcp.setNoDelay(true);
-    return new Connection(tcp, this.origin.open);
+    return tls;
   }
 
   /** Serialises the request into the connection's write buffer; returns its length. */
@@ -445,4 +484,13 @@ function headTooLarge(): UpstreamError {
 
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
+}
+
+/** Closes a socket that may already be closed (or consumed by `Deno.startTls`). */
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // already closed
+  }
 }

@@ -1,8 +1,12 @@
+import type { TlsSettings } from "../../config/normalized.ts";
 import type { TargetAddress } from "../client.ts";
 import type { Connection } from "./connection.ts";
 import { IdlePool } from "./pool.ts";
 
-/** What a client keeps per upstream origin: where it is, its Host header, its idle connections. */
+/**
+ * What a client keeps per upstream origin: where it is, whom to trust when it speaks TLS, its Host
+ * header, its idle connections.
+ */
 export class UpstreamOrigin {
   /** `host[:port]` as the Host header carries it when the caller sent none. */
   readonly hostHeader: string;
@@ -10,7 +14,13 @@ export class UpstreamOrigin {
   /** Every connection to the origin not yet closed, idle or carrying an exchange. */
   readonly open = new Set<Connection>();
 
-  constructor(readonly address: TargetAddress, maxIdle: number, idleTimeoutMs: number) {
+  constructor(
+    readonly address: TargetAddress,
+    maxIdle: number,
+    idleTimeoutMs: number,
+    /** How an `https:` origin is verified; `null`: default roots, the target's host name. */
+    readonly tls: TlsSettings | null = null,
+  ) {
     this.hostHeader = new URL(address.origin).host;
     this.pool = new IdlePool(maxIdle, idleTimeoutMs);
   }

@@ -2,8 +2,9 @@
  * HTTPS upstreams for tests: a private test CA and two server certificates it signed, one for
  * `localhost` and 127.0.0.1 and one for `other.test` only (a name mismatch). Valid 2020–2120, so
  * they never need renewing. Generated once with openssl (P-256 keys); test-only, never trusted
- * anywhere else. A client trusts them with `new FetchClient({ caCerts: [TEST_CA] })`; a
- * gateway, which trusts only the default roots, sees an unknown issuer.
+ * anywhere else. A client trusts them with `tls: { caCerts: [TEST_CA] }` (an upstream's config or
+ * `Http1Client`'s options); without it, only the default roots are trusted and the certificate's
+ * issuer is unknown.
  */
 
 /** The test CA's certificate (PEM). */
@@ -19,7 +20,7 @@ NXYtd5kwHTplCO+/KQOrGz5x3dsHk7AFJQ==
 -----END CERTIFICATE-----
 `;
 
-const LOCALHOST_CERT = `-----BEGIN CERTIFICATE-----
+export const LOCALHOST_CERT = `-----BEGIN CERTIFICATE-----
 MIIBmzCCAUKgAwIBAgICEAEwCgYIKoZIzj0EAwIwGDEWMBQGA1UEAwwNRmVycnkg
 VGVzdCBDQTAgFw0yMDAxMDEwMDAwMDBaGA8yMTIwMDEwMTAwMDAwMFowFDESMBAG
 A1UEAwwJbG9jYWxob3N0MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE6wnwAVsV
@@ -32,7 +33,7 @@ UTO+RtzF4+3Bgac5w7NGdz2pr6eg/xJAHPSmGWh3hg==
 -----END CERTIFICATE-----
 `;
 
-const LOCALHOST_KEY = `-----BEGIN PRIVATE KEY-----
+export const LOCALHOST_KEY = `-----BEGIN PRIVATE KEY-----
 MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgi5mSKhg6HjX4Fk3C
 drfcoX5MAcRJNgxplH/Cf64TGjehRANCAATrCfABWxUuey6/aSKediPGGy40cWr7
 T+l7gER9LAXhQBeYllKiMkD718MwaoDgoPEJJpR1Vi4XWOxniNhekScp
