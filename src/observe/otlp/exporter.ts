@@ -58,6 +58,8 @@ export interface BatchSpanExporterOptions {
   exportTimeoutMs?: number;
   /** Waits between attempts after a retryable answer (429, 502, 503, 504) or a failed connection. */
   retryBackoff?: RetryBackoff;
+  /** PEM roots an `https:` collector's certificate may chain to, besides Deno's defaults. */
+  caCerts?: string[];
 }
 
 interface FlushWaiter {
@@ -151,7 +153,11 @@ export class BatchSpanExporter implements EndedSpanSink {
     const endpoint = new URL(options.endpoint);
     this.#address = addressOf(endpoint);
     this.#path = endpoint.pathname + endpoint.search;
-    this.#client = new Http1Client({ maxIdlePerTarget: 1, idleTimeoutMs: 30_000 });
+    this.#client = new Http1Client({
+      maxIdlePerTarget: 1,
+      idleTimeoutMs: 30_000,
+      tls: { caCerts: options.caCerts ?? [], serverName: null },
+    });
     this.#encoding = spanEncoding(options.protocol ?? "http/protobuf");
     this.#headers = ["host", endpoint.host];
     for (const [name, value] of Object.entries(options.headers ?? {})) {

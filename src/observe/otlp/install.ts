@@ -46,6 +46,7 @@ export function installOtlpTracing(settings: OtlpTraceSettings): OtlpTracing {
     maxExportBatchSize: settings.maxExportBatchSize,
     scheduledDelayMs: settings.scheduledDelayMs,
     exportTimeoutMs: settings.exportTimeoutMs,
+    caCerts: settings.caCerts,
   });
   const provider = new FerryTracerProvider({
     sampler: createSampler(settings.sampler),

@@ -4,6 +4,7 @@
  * naming the variable and its value, so a misconfiguration fails at start-up instead of
  * silently exporting nothing.
  */
+import { caCertificateProblem } from "../../config/ca_certificate.ts";
 import type { OtlpProtocol } from "./span_batch.ts";
 import { SAMPLER_KINDS, type SamplerKind, type SamplerSpec } from "./sampler.ts";
 
@@ -22,6 +23,8 @@ export interface OtlpTraceSettings {
   maxExportBatchSize: number;
   scheduledDelayMs: number;
   exportTimeoutMs: number;
+  /** `OTEL_EXPORTER_OTLP_[TRACES_]CERTIFICATE`'s PEM: roots for an `https:` collector. */
+  caCerts: string[];
 }
 
 export type OtlpTraceSettingsResult =
@@ -41,6 +44,8 @@ export const OTLP_ENV_VARS = [
   "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
   "OTEL_EXPORTER_OTLP_TIMEOUT",
   "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+  "OTEL_EXPORTER_OTLP_CERTIFICATE",
+  "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
   "OTEL_SERVICE_NAME",
   "OTEL_RESOURCE_ATTRIBUTES",
   "OTEL_TRACES_SAMPLER",
@@ -54,9 +59,13 @@ export const OTLP_ENV_VARS = [
 /** Thrown inside this module only, to turn a bad value into the result's `error`. */
 class SettingError extends Error {}
 
-/** Reads the trace export settings through `env` (e.g. `(name) => Deno.env.get(name)`). */
+/**
+ * Reads the trace export settings through `env` (e.g. `(name) => Deno.env.get(name)`), and the
+ * certificate file a `*_CERTIFICATE` variable names through `readFile`.
+ */
 export function otlpTraceSettings(
   env: (name: string) => string | undefined,
+  readFile: (path: string) => string = Deno.readTextFileSync,
 ): OtlpTraceSettingsResult {
   // The spec treats an empty value like an unset one.
   const read = (name: string): string | undefined => {
@@ -125,6 +134,7 @@ export function otlpTraceSettings(
         maxExportBatchSize,
         scheduledDelayMs: readPositiveInt(read, "OTEL_BSP_SCHEDULE_DELAY", 5000),
         exportTimeoutMs: readPositiveInt(read, "OTEL_BSP_EXPORT_TIMEOUT", otlpTimeout),
+        caCerts: readCertificate(read, readFile),
       },
     };
   } catch (e) {
@@ -134,6 +144,28 @@ export function otlpTraceSettings(
 }
 
 type Read = (name: string) => string | undefined;
+
+/**
+ * The trusted certificate file the spec's `OTEL_EXPORTER_OTLP_[TRACES_]CERTIFICATE` names (PEM),
+ * for a collector whose certificate a private CA signed. Read once, at start-up: it needs
+ * `--allow-read` for that file.
+ */
+function readCertificate(read: Read, readFile: (path: string) => string): string[] {
+  const name = read("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE") !== undefined
+    ? "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE"
+    : "OTEL_EXPORTER_OTLP_CERTIFICATE";
+  const path = read(name);
+  if (path === undefined) return [];
+  let pem: string;
+  try {
+    pem = readFile(path);
+  } catch (e) {
+    fail(name, path, `cannot read it: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const problem = caCertificateProblem(pem);
+  if (problem !== undefined) fail(name, path, problem);
+  return [pem];
+}
 
 function fail(name: string, value: string, why: string): never {
   throw new SettingError(`${name}=${JSON.stringify(value)}: ${why}`);

@@ -46,6 +46,7 @@ Deno.test("defaults", () => {
     maxExportBatchSize: 512,
     scheduledDelayMs: 5000,
     exportTimeoutMs: 10_000,
+    caCerts: [],
   });
 });
 
