@@ -5,29 +5,13 @@
  * and reaches the guarded one.
  */
 import assert from "node:assert/strict";
-import { rawExchange, startRawUpstream, startTestGateway } from "../helpers/gateway.ts";
+import { guarded, routedGateway } from "./route_fixture.ts";
 
 Deno.test("a dot segment with ;parameters cannot carry a request past a guarded route", async () => {
-  // Every request the upstream gets is answered 200 "ok"; its request lines are kept in `heads`.
-  const upstream = startRawUpstream(async (socket) => {
-    if (await socket.readHead() === null) return;
-    await socket.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
-  });
-  const gw = await startTestGateway({
-    upstreams: { pub: { targets: [upstream.url] } },
-    routes: [
-      // Stands for any guarded route (auth policies, a different upstream): it must take these.
-      {
-        name: "admin",
-        match: { path: "/admin/*" },
-        redirect: { to: "https://login.example/", status: 302 },
-      },
-      { name: "public", match: { path: "/public/*" }, upstream: "pub" },
-    ],
-  }, { admin: false });
-  const port = Number(new URL(gw.url).port);
-  const get = (target: string) =>
-    rawExchange(port, `GET ${target} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`);
+  const { gw, upstream, get, close } = await routedGateway([
+    guarded("admin", "/admin/*"),
+    { name: "public", match: { path: "/public/*" }, upstream: "pub" },
+  ]);
   try {
     for (
       const target of [
@@ -48,7 +32,6 @@ Deno.test("a dot segment with ;parameters cannot carry a request past a guarded 
     assert.equal(res.status, 200);
     assert.equal(upstream.heads[0].split("\r\n")[0], "GET /public/a/c;v=1/..%3B/d HTTP/1.1");
   } finally {
-    await gw.close();
-    await upstream.close();
+    await close();
   }
 });

@@ -4,33 +4,15 @@
  * with the Unicode name must take requests for the ASCII one.
  */
 import assert from "node:assert/strict";
-import { rawExchange, startRawUpstream, startTestGateway } from "../helpers/gateway.ts";
+import { guarded, routedGateway } from "./route_fixture.ts";
 
 Deno.test("a route for a Unicode host name takes requests for its punycode form", async () => {
-  // Every request the upstream gets is answered 200 "ok"; its request lines are kept in `heads`.
-  const upstream = startRawUpstream(async (socket) => {
-    if (await socket.readHead() === null) return;
-    await socket.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
-  });
-  const gw = await startTestGateway({
-    upstreams: { pub: { targets: [upstream.url] } },
-    routes: [
-      {
-        name: "books",
-        match: { path: "/*", host: "Bücher.example" },
-        redirect: { to: "https://books.example/", status: 302 },
-      },
-      {
-        name: "munich",
-        match: { path: "/*", host: "*.münchen.example" },
-        redirect: { to: "https://munich.example/", status: 302 },
-      },
-      { name: "other", match: { path: "/*" }, upstream: "pub" },
-    ],
-  }, { admin: false });
-  const port = Number(new URL(gw.url).port);
-  const get = (host: string) =>
-    rawExchange(port, `GET /x HTTP/1.1\r\nhost: ${host}\r\nconnection: close\r\n\r\n`);
+  const { gw, upstream, get: getPath, close } = await routedGateway([
+    guarded("books", { path: "/*", host: "Bücher.example" }),
+    guarded("munich", { path: "/*", host: "*.münchen.example" }),
+    { name: "other", match: { path: "/*" }, upstream: "pub" },
+  ]);
+  const get = (host: string) => getPath("/x", host);
   try {
     for (
       const [host, route] of [
@@ -48,7 +30,6 @@ Deno.test("a route for a Unicode host name takes requests for its punycode form"
     // The wildcard still needs a label of its own.
     assert.equal((await get("xn--mnchen-3ya.example")).status, 200);
   } finally {
-    await gw.close();
-    await upstream.close();
+    await close();
   }
 });

@@ -5,35 +5,15 @@
  * route (and around the guarded route's policies) while the upstream serves the guarded path.
  */
 import assert from "node:assert/strict";
-import { rawExchange, startRawUpstream, startTestGateway } from "../helpers/gateway.ts";
-
-/** Every request the upstream gets is answered 200 "ok"; its request lines are kept in `heads`. */
-function okUpstream() {
-  return startRawUpstream(async (socket) => {
-    if (await socket.readHead() === null) return;
-    await socket.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
-  });
-}
-
-/** A route standing in for a guarded one (auth policies, another upstream): it redirects. */
-function guarded(name: string, path: string) {
-  return { name, match: { path }, redirect: { to: `https://${name}.example/`, status: 302 } };
-}
+import { guarded, routedGateway } from "./route_fixture.ts";
 
 Deno.test("a route takes its path whatever the case of the percent-escapes a client sent", async () => {
-  const upstream = okUpstream();
-  const gw = await startTestGateway({
-    upstreams: { pub: { targets: [upstream.url] } },
-    routes: [
-      guarded("encoded-upper", "/files/caf%C3%A9/*"),
-      guarded("encoded-lower", "/docs/%e6%97%a5/*"),
-      guarded("slash", "/a%2Fb/*"),
-      { name: "public", match: { path: "/*" }, upstream: "pub" },
-    ],
-  }, { admin: false });
-  const port = Number(new URL(gw.url).port);
-  const get = (target: string) =>
-    rawExchange(port, `GET ${target} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`);
+  const { gw, upstream, get, close } = await routedGateway([
+    guarded("encoded-upper", "/files/caf%C3%A9/*"),
+    guarded("encoded-lower", "/docs/%e6%97%a5/*"),
+    guarded("slash", "/a%2Fb/*"),
+    { name: "public", match: { path: "/*" }, upstream: "pub" },
+  ]);
   try {
     for (
       const [target, route] of [
@@ -59,25 +39,17 @@ Deno.test("a route takes its path whatever the case of the percent-escapes a cli
     assert.equal(res.status, 200);
     assert.equal(upstream.heads[0].split("\r\n")[0], "GET /other/x%2Fy%3A?q=%2f HTTP/1.1");
   } finally {
-    await gw.close();
-    await upstream.close();
+    await close();
   }
 });
 
 Deno.test("a route written with non-ASCII characters takes the percent-encoded requests clients send", async () => {
-  const upstream = okUpstream();
-  const gw = await startTestGateway({
-    upstreams: { pub: { targets: [upstream.url] } },
-    routes: [
-      guarded("cafe", "/café/*"),
-      guarded("wiki", "/wiki/日本/:section"),
-      guarded("spaced", "/my files/*"),
-      { name: "public", match: { path: "/*" }, upstream: "pub" },
-    ],
-  }, { admin: false });
-  const port = Number(new URL(gw.url).port);
-  const get = (target: string) =>
-    rawExchange(port, `GET ${target} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`);
+  const { gw, upstream, get, close } = await routedGateway([
+    guarded("cafe", "/café/*"),
+    guarded("wiki", "/wiki/日本/:section"),
+    guarded("spaced", "/my files/*"),
+    { name: "public", match: { path: "/*" }, upstream: "pub" },
+  ]);
   try {
     for (
       const [target, route] of [
@@ -98,7 +70,6 @@ Deno.test("a route written with non-ASCII characters takes the percent-encoded r
     assert.equal(res.headers.get("location"), "https://cafe.example/");
     assert.equal(upstream.heads.length, 0, "nothing reached the catch-all's upstream");
   } finally {
-    await gw.close();
-    await upstream.close();
+    await close();
   }
 });
