@@ -122,14 +122,18 @@ export type { GatewayEnv, ProxyState } from "./src/proxy/state.ts";
 // and every hot reload evaluates that config in a fresh Worker. Keeping this module's static
 // graph to the config model and the policy factories keeps reloads fast and their memory small.
 import type { CliIO } from "./src/cli/main.ts";
-import type { Gateway, GatewayHandle, GatewayOptions } from "./src/server/gateway.ts";
+import type { ClientInfo, Gateway, GatewayHandle, GatewayOptions } from "./src/server/gateway.ts";
 
-/** A serving gateway, an in-process gateway, and their options. */
-export type { Gateway, GatewayHandle, GatewayOptions };
+/** A serving gateway, an in-process gateway, their options, and who sent an in-process request. */
+export type { ClientInfo, Gateway, GatewayHandle, GatewayOptions };
 
 /**
  * Builds a gateway without listening: `fetch` runs the full request path. Use it to test routes
  * in `deno test`. Rejects with {@link ConfigError} when the config is invalid.
+ *
+ * Requests come from `127.0.0.1` unless `fetch`'s second argument names a `remoteAddr`; no demo
+ * upstream is started. `close()` lets requests in flight finish (within the drain timeout) and
+ * refuses later ones, as the listener does.
  *
  * @example
  * ```ts

@@ -16,7 +16,7 @@ import type { GatewayMetrics } from "../observe/metrics.ts";
 import { explainRequest, type Explanation } from "../routing/explain.ts";
 import { createAdminApp } from "./admin.ts";
 import { isLoopback } from "./loopback_host.ts";
-import { type ApplyResult, GatewayCore } from "./gateway_core.ts";
+import { type ApplyResult, GatewayClosedError, GatewayCore } from "./gateway_core.ts";
 import { ConfigReloader, type ReloadOutcome } from "./reloader.ts";
 import type { Snapshot } from "./snapshot.ts";
 
@@ -32,14 +32,29 @@ export interface GatewayOptions {
   logger?: Logger;
   /** Reads environment variables for policies. Default `Deno.env.get`. */
   env?: (name: string) => string | undefined;
-  /** Start the demo upstream when the config asks for it. Default `true`. */
+  /**
+   * Start the demo upstream when the config asks for it. Default `true`. Only a serving gateway
+   * starts it: `createGateway` opens no listeners.
+   */
   demo?: boolean;
+}
+
+/** Who sent an in-process request: `Deno.serve`'s handler info, or the parts a test sets. */
+export interface ClientInfo {
+  /** The client's address. Default `127.0.0.1`, as for a test's own `fetch` to the listener. */
+  remoteAddr?: { hostname?: string; port?: number };
 }
 
 /** An in-process gateway: the whole request path, no sockets. */
 export interface Gateway {
-  /** Handles a request exactly as the listener would. */
-  fetch(req: Request, info?: { remoteAddr?: { hostname?: string } }): Promise<Response>;
+  /**
+   * Handles a request exactly as the listener would, from the client `info` names (loopback by
+   * default); policies see it as `c.env.remoteAddr`, as when served. Rejects with
+   * `GatewayClosedError` once `close()` was called, as a stopped listener refuses connections.
+   * A body without `content-length` is handled as a streamed (chunked) one: not replayed on a
+   * retry; set the header to test what a client sending a fixed-length body gets.
+   */
+  fetch(req: Request, info?: ClientInfo): Promise<Response>;
   /** Which route takes this request, and why earlier routes did not. */
   explain(method: string, url: string, headers?: HeadersInit): Explanation;
   /** The snapshot being served. */
@@ -47,7 +62,11 @@ export interface Gateway {
   readonly metrics: GatewayMetrics;
   /** Validates and applies a new config; throws {@link ConfigError} and keeps the old one. */
   reload(config: unknown): Promise<ApplyResult>;
-  /** Releases pools and the access log. */
+  /**
+   * Refuses new requests, lets those in flight get their answer (bounded by the drain timeout,
+   * as the listener's drain is), then releases pools, health checks and the access log. A
+   * response body still being read is cut. Calling it again waits for the same close.
+   */
   close(): Promise<void>;
 }
 
@@ -101,14 +120,60 @@ async function createCore(
   return core;
 }
 
-function inProcess<T extends object>(core: GatewayCore, source: string, extra: T): Gateway & T {
+/**
+ * The requests `fetch` is handling in-process, so that `close()` can refuse new ones and let
+ * these finish first, as the listener's drain does for requests it accepted.
+ */
+class InProcessRequests {
+  readonly #pending = new Set<Promise<unknown>>();
+  #stopped = false;
+
+  run(handle: () => Promise<Response>): Promise<Response> {
+    if (this.#stopped) return Promise.reject(new GatewayClosedError());
+    const answer = handle();
+    const settled = answer.then(() => {}, () => {});
+    this.#pending.add(settled);
+    settled.then(() => this.#pending.delete(settled));
+    return answer;
+  }
+
+  /** Refuses new requests; resolves `true` once those in flight are answered, `false` at `ms`. */
+  stop(ms: number): Promise<boolean> {
+    this.#stopped = true;
+    return settleWithin(Promise.all(this.#pending), ms);
+  }
+}
+
+/**
+ * The handler info a listener would pass with this request: `Deno.serve`'s own is passed on as
+ * it is; otherwise one of the same shape (`remoteAddr` with `transport`), so that a policy
+ * reading `c.env.remoteAddr` (Hono's `getConnInfo`, `ipRestriction`) works in a route test too.
+ */
+function handlerInfo(info: ClientInfo | undefined): ClientInfo {
+  const addr = info?.remoteAddr;
+  if (addr && "transport" in addr && addr.hostname !== undefined) return info!;
+  return {
+    remoteAddr: {
+      transport: "tcp",
+      hostname: addr?.hostname ?? "127.0.0.1",
+      port: addr?.port ?? 0,
+    } as Deno.NetAddr,
+  };
+}
+
+function inProcess<T extends { close(): Promise<void> }>(
+  core: GatewayCore,
+  source: string,
+  extra: T,
+  requests: InProcessRequests,
+): Gateway & T {
   return {
     ...extra,
     get snapshot() {
       return core.snapshot;
     },
     metrics: core.metrics,
-    fetch: (req, info) => core.fetch(req, info),
+    fetch: (req, info) => requests.run(() => core.fetch(req, handlerInfo(info))),
     explain: (method, url, headers) => explainRequest(core.snapshot.table, method, url, headers),
     async reload(input) {
       try {
@@ -121,7 +186,6 @@ function inProcess<T extends object>(core: GatewayCore, source: string, extra: T
         throw e;
       }
     },
-    close: () => core.close(),
     ...extra,
   };
 }
@@ -143,7 +207,17 @@ export async function createGateway(
 ): Promise<Gateway> {
   // In a user's `deno test`, start-up chatter is noise: only warnings and errors by default.
   options = { ...options, logger: options.logger ?? quietLogger(stderrLogger) };
-  return inProcess(await coreFor(config, options), options.source ?? "inline", {});
+  const core = await coreFor(config, options);
+  const requests = new InProcessRequests();
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    closing ??= (async () => {
+      // What the drain timeout bounds for a listener, it bounds here: past it, `core.close()`
+      // aborts what still waits on an upstream, and those requests get a 502.
+      await requests.stop(core.snapshot.config.limits.drainTimeoutMs);
+      await core.close();
+    })();
+  return inProcess(core, options.source ?? "inline", { close }, requests);
 }
 
 /** Validates `config`, then serves it. Throws {@link ConfigError} when the config is invalid. */
@@ -241,13 +315,18 @@ async function serve(
     hash: core.snapshot.hash,
   });
 
+  const requests = new InProcessRequests();
   let closing: Promise<void> | undefined;
   const close = () =>
     closing ??= (async () => {
       draining = true;
       await reloader?.close();
       const drainMs = core.snapshot.config.limits.drainTimeoutMs;
-      const drained = await settleWithin(server.shutdown(), drainMs);
+      // Requests made with `handle.fetch` drain alongside those the listener accepted.
+      const drained = await settleWithin(
+        Promise.all([server.shutdown(), requests.stop(drainMs)]),
+        drainMs,
+      );
       if (!drained) {
         // Streams and sockets that outlive the drain are cut, so shutdown cannot hang forever.
         logger.log("warn", "drain timeout reached; closing remaining streams", {
@@ -279,7 +358,7 @@ async function serve(
     demoUrl: demo ? urlOf(demo.addr) : undefined,
     reloadFile: reloader ? () => reloader.reload("admin") : undefined,
     close,
-  });
+  }, requests);
 }
 
 /**
