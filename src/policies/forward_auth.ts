@@ -34,6 +34,20 @@ export interface ForwardAuthOptions {
    * the header is also in `responseHeaders`, and none otherwise.
    */
   subjectHeader?: string;
+  /**
+   * Cookies of a 2xx answer that go on to the client with the response, whatever it is (the
+   * upstream's, an error, another policy's refusal), like Traefik's `addAuthCookiesToResponse`
+   * and nginx's `auth_request_set $c $upstream_http_set_cookie; add_header Set-Cookie $c`:
+   * oauth2-proxy refreshes its session cookie on the 202 it answers, and a dropped refresh sends
+   * users back to the login page when the old cookie expires. Names are case-sensitive; one
+   * ending in `*` takes every cookie whose name starts with the rest (`"_oauth2_proxy*"` also
+   * takes the `_oauth2_proxy_0`, `_oauth2_proxy_1` parts oauth2-proxy splits a large session
+   * into), and `"*"` takes them all. Each `Set-Cookie` line is copied as sent, on its own line;
+   * the upstream's own cookies are kept, except one with the name of a cookie the auth service
+   * set, which the auth service's replaces. Default: none. (A denial's cookies always reach the
+   * client, with the rest of the denial.)
+   */
+  responseCookies?: string[];
   /** How long the auth service may take, answer body included. Default `"2s"`. */
   timeout?: Duration;
 }
@@ -41,8 +55,9 @@ export interface ForwardAuthOptions {
 /**
  * Lets a request through only when an external auth service says so.
  *
- * - A 2xx answer allows it: `responseHeaders` are copied onto the request sent upstream and
- *   `subjectHeader` names the subject.
+ * - A 2xx answer allows it: `responseHeaders` are copied onto the request sent upstream,
+ *   `subjectHeader` names the subject, and the `responseCookies` it sets go to the client with
+ *   the response.
  * - Any other answer (a 401 with `WWW-Authenticate`, a 302 to a login page, a 403) is returned
  *   to the client as the auth service sent it: status, headers (minus hop-by-hop ones) and body
  *   (up to 64 KiB).
@@ -58,6 +73,7 @@ export interface ForwardAuthOptions {
  *   requestHeaders: ["authorization", "cookie"],
  *   responseHeaders: ["x-user-id", "x-user-roles"],
  *   subjectHeader: "x-user-id",
+ *   responseCookies: ["_oauth2_proxy*"],
  *   timeout: "500ms",
  * })
  * ```

@@ -49,6 +49,19 @@ const headerList = z.array(
   ),
 );
 
+/**
+ * A `responseCookies` entry: a cookie name (an RFC 6265 token, `*` aside), optionally followed by
+ * `*` to take every name it starts, or `*` alone.
+ */
+const COOKIE_PATTERN = /^[!#$%&'+\-.^_`|~0-9A-Za-z]*\*?$/;
+const cookiePatterns = z.array(
+  z.string().refine(
+    (pattern) => pattern !== "" && COOKIE_PATTERN.test(pattern),
+    'must be a cookie name (letters, digits and !#$%&\'+-.^_`|~), optionally ending in "*" ' +
+      "to take every cookie whose name starts with it",
+  ),
+);
+
 function isServiceUrl(text: string): boolean {
   if (!URL.canParse(text)) return false;
   const url = new URL(text);
@@ -65,6 +78,7 @@ const schema = z.strictObject({
   requestHeaders: headerList.optional(),
   responseHeaders: headerList.optional(),
   subjectHeader: headerName.optional(),
+  responseCookies: cookiePatterns.optional(),
   timeout: z.string().refine((text) => {
     const ms = parseDuration(text);
     return ms !== undefined && ms > 0 && ms <= MAX_TIMER_MS;
@@ -80,7 +94,84 @@ interface Settings {
   subjectHeader?: string;
   /** `responseHeaders` and `subjectHeader`: no client copy of them reaches the upstream. */
   vouched: VouchedHeaders;
+  /** `responseCookies`, or `undefined` when none go to the client (nothing to do per request). */
+  cookies?: CookieSelection;
   timeoutMs: number;
+}
+
+/** One `Set-Cookie` line of the auth service's answer, with its cookie's name. */
+interface AuthCookie {
+  name: string;
+  line: string;
+}
+
+/** Which of the auth service's cookies go on to the client: `responseCookies`, compiled. */
+class CookieSelection {
+  readonly #names = new Set<string>();
+  readonly #prefixes: string[] = [];
+
+  constructor(patterns: readonly string[]) {
+    for (const p of patterns) {
+      if (p.endsWith("*")) this.#prefixes.push(p.slice(0, -1));
+      else this.#names.add(p);
+    }
+  }
+
+  /** The `Set-Cookie` lines of `answer` whose cookie is selected, each as it was sent. */
+  pick(answer: Headers): AuthCookie[] {
+    const picked: AuthCookie[] = [];
+    for (const line of answer.getSetCookie()) {
+      const name = cookieName(line);
+      if (name !== undefined && this.#takes(name)) picked.push({ name, line });
+    }
+    return picked;
+  }
+
+  #takes(name: string): boolean {
+    return this.#names.has(name) || this.#prefixes.some((prefix) => name.startsWith(prefix));
+  }
+}
+
+/** The cookie name of a `Set-Cookie` line, `undefined` for a line without one (RFC 6265 §5.2). */
+function cookieName(line: string): string | undefined {
+  const pair = line.split(";", 1)[0];
+  const eq = pair.indexOf("=");
+  if (eq < 0) return undefined;
+  const name = pair.slice(0, eq).trim();
+  return name === "" ? undefined : name;
+}
+
+/**
+ * Adds the auth service's cookies to `headers`, each on its own line. The response's own cookies
+ * are kept, except those with the name of one of them: that name is the auth service's (a
+ * session cookie), and the browser would keep whichever came last anyway. Traefik does the same.
+ */
+function addCookies(headers: Headers, cookies: readonly AuthCookie[]): void {
+  const names = new Set(cookies.map((c) => c.name));
+  const own = headers.getSetCookie();
+  const kept = own.filter((line) => !names.has(cookieName(line) ?? ""));
+  if (kept.length !== own.length) {
+    headers.delete("set-cookie");
+    for (const line of kept) headers.append("set-cookie", line);
+  }
+  for (const cookie of cookies) headers.append("set-cookie", cookie.line);
+}
+
+/**
+ * `res` with the auth service's cookies. Ferry's own responses (the upstream's, its errors, the
+ * policies') have mutable headers and are edited in place; a response whose headers are
+ * immutable (a custom policy's `fetch` answer) is copied around the same body.
+ */
+function withCookies(res: Response, cookies: readonly AuthCookie[]): Response {
+  try {
+    addCookies(res.headers, cookies);
+    return res;
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+  }
+  const headers = new Headers(res.headers);
+  addCookies(headers, cookies);
+  return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
 }
 
 function settingsOf(options: ForwardAuthOptions): Settings {
@@ -95,6 +186,9 @@ function settingsOf(options: ForwardAuthOptions): Settings {
     vouched: new VouchedHeaders(
       subjectHeader ? [...responseHeaders, subjectHeader] : responseHeaders,
     ),
+    cookies: options.responseCookies?.length
+      ? new CookieSelection(options.responseCookies)
+      : undefined,
     timeoutMs: options.timeout ? parseDuration(options.timeout)! : DEFAULT_TIMEOUT_MS,
   };
 }
@@ -113,11 +207,31 @@ function authRequestHeaders(settings: Settings, req: Request, state: ProxyState)
   out.set("x-forwarded-proto", state.forwarded.forwardedProto);
   out.set("x-forwarded-host", state.forwarded.forwardedHost);
   // What the client asked for, before any rewrite: that is what access is decided on.
-  out.set("x-forwarded-uri", url.query ? `${url.path}?${url.query}` : url.path);
+  out.set("x-forwarded-uri", asciiUri(url.query ? `${url.path}?${url.query}` : url.path));
   // Already resolved through the trusted proxies: the client's own header is never believed.
   out.set("x-forwarded-for", state.clientIp);
   out.set("x-request-id", state.requestId);
   return out;
+}
+
+/** Characters a request target may hold only percent-encoded: all but visible ASCII. */
+const NOT_VISIBLE_ASCII = /[^\x21-\x7e]/;
+const NOT_VISIBLE_ASCII_RUNS = /[^\x21-\x7e]+/g;
+
+/**
+ * `uri` with every character outside visible ASCII percent-encoded as UTF-8. Deno.serve decodes
+ * a target sent as raw UTF-8 bytes (`GET /café`, as curl and many non-browser clients send it)
+ * into the URL as text; in a header, a character above U+00FF made `Headers` throw (a 500 for
+ * the client), and one below went out as a Latin-1 byte the auth service read as another path.
+ * Encoded, it is the target a browser sends, and what Traefik passes (Go's `RequestURI()`).
+ * One regex test per request when there is nothing to encode.
+ */
+function asciiUri(uri: string): string {
+  // `encodeURIComponent` escapes each such run as UTF-8 with upper-case hex; the text comes from
+  // a parsed URL, so it holds no lone surrogate (which would make it throw).
+  return NOT_VISIBLE_ASCII.test(uri)
+    ? uri.replace(NOT_VISIBLE_ASCII_RUNS, encodeURIComponent)
+    : uri;
 }
 
 /** Builds the middleware of one use of the policy. */
@@ -200,7 +314,15 @@ export function createForwardAuthMiddleware(
       const subject = verdict.headers.get(settings.subjectHeader);
       if (subject) state.subject = subject;
     }
+    const cookies = settings.cookies?.pick(verdict.headers);
     await next();
+    if (!cookies?.length) return;
+    const res = withCookies(c.res, cookies);
+    if (res !== c.res) {
+      // Replaced as the chain does: Hono's setter would put the old cookies back over ours.
+      c.res = undefined;
+      c.res = res;
+    }
   };
 }
 
