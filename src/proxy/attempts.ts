@@ -162,8 +162,9 @@ export async function sendWithRetries(
 }
 
 /**
- * Spends a retry: checks the deadline and the budget, picks a target not tried yet (the same
- * one only when no other is healthy), and waits the backoff. `undefined` means "do not retry".
+ * Spends a retry: checks the deadline and the budget, picks a target not tried yet (once all
+ * were, starts a new round that avoids the one that just failed; the same one only when no
+ * other is healthy), and waits the backoff. `undefined` means "do not retry".
  */
 async function prepareRetry(
   upstream: UpstreamRuntime,
@@ -183,10 +184,25 @@ async function prepareRetry(
     return undefined;
   }
   tried.add(failed);
+  if (tried.size > 1 && everyHealthyTried(upstream.targets, tried)) {
+    // A new round over the targets. Balancers repeat an excluded target only when nothing else
+    // is left, and then pick among all of them: round-robin went straight back to the target
+    // whose attempt had just failed (a, b, b), never to the one that failed a round earlier.
+    tried.clear();
+    tried.add(failed);
+  }
   const next = upstream.balancer.pick(pick, tried);
   if (next === undefined) return undefined;
   if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   return next;
+}
+
+/** Whether every healthy target is in `tried`: one O(n) pass, on the retry path only. */
+function everyHealthyTried(targets: readonly Target[], tried: ReadonlySet<Target>): boolean {
+  for (const target of targets) {
+    if (target.healthy && !tried.has(target)) return false;
+  }
+  return true;
 }
 
 /** The response we have, when an attempt answered, else the failure. */
