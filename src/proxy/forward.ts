@@ -269,10 +269,18 @@ class RequestPick implements PickContext {
   get clientIp(): string {
     return this.state.clientIp;
   }
+  /**
+   * Keys are read from the request as it goes upstream: a value a policy set (a `headers`
+   * policy's tenant, jwt `claimsToHeaders`) is the one to hash on, as Envoy hashes after its
+   * filters, and a client's copy such a policy removed must not steer the pick.
+   */
   header(name: string): string | null {
-    return this.req.headers.get(name);
+    return this.#headers().get(name);
   }
   cookie(name: string): string | undefined {
-    return cookieValue(this.req.headers.get("cookie"), name);
+    return cookieValue(this.#headers().get("cookie"), name);
+  }
+  #headers(): Headers {
+    return this.state.requestHeaders ?? this.req.headers;
   }
 }

@@ -38,10 +38,12 @@ export function admitToShadow(
   req: Request,
   proxy: ProxyState,
 ): ShadowSlot | string {
+  // Hash keys as the primary's pick reads them: as the route's policies left the headers.
+  const headers = proxy.requestHeaders ?? req.headers;
   const pick: PickContext = {
     clientIp: proxy.clientIp,
-    header: (name) => req.headers.get(name),
-    cookie: (name) => cookieValue(req.headers.get("cookie"), name),
+    header: (name) => headers.get(name),
+    cookie: (name) => cookieValue(headers.get("cookie"), name),
   };
   const target = shadow.balancer.pick(pick);
   if (!target) return `upstream "${shadow.config.name}" has no healthy target`;
