@@ -40,8 +40,25 @@ export function redirectLocation(
     return params[name!] ?? whole;
   });
   if (!placesQuery && query) location += (location.includes("?") ? "&" : "?") + query;
-  return uriSafe(location);
+  return uriSafe(to.startsWith("/") ? pathAbsolute(location) : location);
 }
+
+const LEADING_SLASHES = /^[/\\]+/;
+
+/**
+ * A `to` written as a path stays a path on this host: filled in, `/{path}` for a request to
+ * `/evil.com/x` read `//evil.com/x`, which browsers follow to another host (an open redirect).
+ * Runs of leading slashes merge into one, as request paths do; only on `//` or `/\\`.
+ */
+function pathAbsolute(location: string): string {
+  const second = location.charCodeAt(1);
+  return second === SLASH || second === BACKSLASH
+    ? location.replace(LEADING_SLASHES, "/")
+    : location;
+}
+
+const SLASH = 47;
+const BACKSLASH = 92;
 
 /** The redirect response for `route`. */
 export function redirectResponse(
