@@ -99,10 +99,10 @@ Deno.test("replacements a request line cannot carry are config errors", async ()
   }
 });
 
-Deno.test("prefixes with control or non-ASCII characters are config errors", async () => {
-  for (const bad of ["/caf\u00e9", "/a\u0000b", "/a\u007fb", "/\u2603"]) {
-    await refused({ addPrefix: bad }, /addPrefix.*must start with "\/"/s);
-    await refused({ stripPrefix: bad }, /stripPrefix.*must start with "\/"/s);
+Deno.test("prefixes with control characters are config errors (non-ASCII ones are sent encoded)", async () => {
+  for (const bad of ["/a\u0000b", "/a\u007fb"]) {
+    await refused({ addPrefix: bad }, /addPrefix.*control characters/s);
+    await refused({ stripPrefix: bad }, /stripPrefix.*control characters/s);
   }
 });
 
