@@ -103,7 +103,10 @@ export class CidrSet {
   has(ip: string): boolean {
     if (this.#ranges.length === 0) return false;
     const n = parseIp(ip);
-    if (n === undefined) return false;
+    return n !== undefined && this.hasAddress(n);
+  }
+  /** Whether an address {@link parseIp} returned is in one of the ranges. */
+  hasAddress(n: bigint): boolean {
     return this.#ranges.some((r) => (n & r.mask) === r.network);
   }
 }

@@ -3,7 +3,7 @@
  * when the connecting peer is a configured trusted proxy; otherwise they are replaced, so a
  * client cannot spoof its address to an upstream or to an IP filter.
  */
-import type { CidrSet } from "./cidr.ts";
+import { type CidrSet, parseIp } from "./cidr.ts";
 
 /** What Ferry tells the upstream about the original request, and whom it came from. */
 export interface ForwardedView {
@@ -32,20 +32,30 @@ export class ForwardedResolver {
     const incoming = headers.get("x-forwarded-for");
     const chain = incoming ? incoming.split(",").map(addressOfEntry).filter(Boolean) : [];
     chain.push(peerIp);
-    // The client is the right-most address that is not one of our proxies.
-    let clientIp = chain[0];
-    for (let i = chain.length - 1; i >= 0; i--) {
-      if (!this.trusted.has(chain[i])) {
-        clientIp = chain[i];
-        break;
-      }
-    }
     return {
-      clientIp,
+      clientIp: this.#clientOf(chain),
       forwardedFor: chain.join(", "),
       forwardedProto: headers.get("x-forwarded-proto") ?? proto,
       forwardedHost: headers.get("x-forwarded-host") ?? host,
     };
+  }
+
+  /**
+   * The client: the right-most entry of `chain` (the peer last) that is not one of our proxies,
+   * or the left-most when all are. An entry that is no address (`unknown` and `_hidden` from
+   * proxies that hide the client, RFC 7239 obfuscated names, garbage) ends the walk at the last
+   * address before it, the proxy that wrote it, as nginx's realip module does
+   * (`real_ip_recursive on`). As the client, such an entry became `X-Real-IP` and what IP
+   * filters refused and rate limits counted, one bucket for every client it hid. Costs one
+   * address parse per request, as before.
+   */
+  #clientOf(chain: readonly string[]): string {
+    for (let i = chain.length - 1; i > 0; i--) {
+      const address = parseIp(chain[i - 1]);
+      if (address === undefined) return chain[i];
+      if (!this.trusted.hasAddress(address)) return chain[i - 1];
+    }
+    return chain[0];
   }
 }
 
