@@ -130,8 +130,10 @@ export async function sendWithRetries(
       }
     } else {
       const kind = error instanceof UpstreamError ? error.kind : undefined;
-      if (kind === undefined || kind === "aborted" || clientFault()) {
-        // The client went away, or its body broke: nothing to learn about the upstream.
+      if (
+        kind === undefined || kind === "aborted" || kind === "request_timeout" || clientFault()
+      ) {
+        // The client went away, or its body broke or stalled: nothing to learn about the upstream.
         resilience.released(admission);
         throw error;
       }

@@ -237,6 +237,9 @@ export function upstreamFailure(
       }
       case "protocol":
         return problem(502, "upstream-protocol-error", `upstream "${name}": ${error.message}`, id);
+      case "request_timeout":
+        // As nginx's client_body_timeout: the client stopped sending its body.
+        return problem(408, "request-timeout", error.message, id, { connection: "close" });
       case "aborted":
         // The client went away; nobody reads this, but metrics and logs record a 499.
         return problem(499 as number, "bad-request", "client closed the request", id);

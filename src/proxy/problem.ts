@@ -11,6 +11,7 @@ export type ProblemType =
   | "forbidden"
   | "auth-unavailable"
   | "payload-too-large"
+  | "request-timeout"
   | "not-implemented"
   | "upstream-unreachable"
   | "upstream-timeout"
@@ -27,6 +28,7 @@ const TITLES: Record<ProblemType, string> = {
   forbidden: "Forbidden",
   "auth-unavailable": "Authentication service unavailable",
   "payload-too-large": "Request body too large",
+  "request-timeout": "Request body not received in time",
   "not-implemented": "Not implemented",
   "upstream-unreachable": "Upstream unreachable",
   "upstream-timeout": "Upstream timed out",

@@ -68,7 +68,8 @@ export type UpstreamErrorKind =
   | "timeout" // no response headers within totalMs
   | "reset" // connection closed or reset before a complete response head
   | "protocol" // the upstream spoke malformed HTTP
-  | "aborted"; // the caller aborted (client went away)
+  | "aborted" // the caller aborted (client went away)
+  | "request_timeout"; // the client's request body stalled for idleMs: the client's fault
 
 /** An exchange failure with the reason the gateway reports. */
 export class UpstreamError extends Error {

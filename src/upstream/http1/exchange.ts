@@ -14,6 +14,7 @@ import {
   bodyFollowsHead,
   encodeRequestHead,
   RequestBodyError,
+  type UploadWatch,
   writeChunkedBody,
   writeLengthBody,
 } from "./request_writer.ts";
@@ -44,12 +45,18 @@ const enum Writer {
   Failed,
 }
 
-export class Exchange implements BodyOwner, DeadlineOwner, EventListenerObject {
+export class Exchange implements BodyOwner, DeadlineOwner, EventListenerObject, UploadWatch {
   error: UpstreamError | null = null;
   #conn: Connection | null = null;
   readonly #total: Deadline = new Deadline(this);
   #connectDeadline: Deadline | null = null;
   #idleDeadline: Deadline | null = null;
+  /** While a streamed body goes out: fires when it made no progress for `idleMs`. */
+  #uploadDeadline: Deadline | null = null;
+  /** Whom a stalled upload waits on: the client for a chunk (true) or the upstream. */
+  #uploadWaitsOnClient = false;
+  /** The response head arrived: the total deadline has done its work. */
+  #answered = false;
   #connecting: AbortController | null = null;
   /** The TLS connection whose handshake is running: `fail` closes it, which ends the handshake. */
   #handshaking: Deno.TlsConn | null = null;
@@ -130,6 +137,7 @@ export class Exchange implements BodyOwner, DeadlineOwner, EventListenerObject {
             conn.end += n;
             this.#gotBytes = true;
           }
+          this.#answered = true;
           return this.#respond(conn, head);
         } catch (e) {
           if (attempt > 0 || !this.#mayRetry(conn, e)) throw e;
@@ -178,6 +186,18 @@ export class Exchange implements BodyOwner, DeadlineOwner, EventListenerObject {
           `no response head from ${origin.address.origin} within ${timeouts.totalMs} ms`,
         ),
       );
+    } else if (deadline === this.#uploadDeadline) {
+      this.fail(
+        this.#uploadWaitsOnClient
+          ? new UpstreamError(
+            "request_timeout",
+            `the client sent no request body for ${timeouts.idleMs} ms`,
+          )
+          : new UpstreamError(
+            "timeout",
+            `${origin.address.origin} took no request body for ${timeouts.idleMs} ms`,
+          ),
+      );
     } else if (deadline === this.#connectDeadline) {
       this.fail(
         new UpstreamError(
@@ -201,6 +221,7 @@ export class Exchange implements BodyOwner, DeadlineOwner, EventListenerObject {
 
   readEnded(): void {
     if (this.#idleDeadline !== null) this.deadlines.stop(this.#idleDeadline);
+    if (this.#uploadDeadline !== null) this.deadlines.stop(this.#uploadDeadline);
   }
 
   bodyComplete(conn: Connection): void {
@@ -390,6 +411,12 @@ export class Exchange implements BodyOwner, DeadlineOwner, EventListenerObject {
     if (body !== null && !(body instanceof Uint8Array)) {
       reader = body.getReader();
       this.#reader = reader;
+      // The total timeout bounds the wait for the answer, not the upload: a large body on a
+      // slow link took longer than it and failed with 504 while the upstream was still
+      // receiving it. While it streams, a stall of `idleMs` ends it instead (blamed on the
+      // side it waits on); the total timeout starts again once it is sent, as Envoy's does.
+      this.deadlines.stop(this.#total);
+      this.#uploadDeadline ??= new Deadline(this);
     }
     // Only a head the socket took in part pays for the extra step.
     const sent = rest === null
@@ -400,10 +427,14 @@ export class Exchange implements BodyOwner, DeadlineOwner, EventListenerObject {
         if (conn !== this.#conn) return;
         this.#writer = Writer.Idle;
         this.#reader = null;
+        if (reader === null) return;
+        this.deadlines.stop(this.#uploadDeadline!);
+        if (!this.#answered) this.deadlines.start(this.#total, this.timeouts.totalMs);
       },
       (e) => {
         if (conn !== this.#conn) return; // An earlier attempt, or the exchange is over.
         this.#writer = Writer.Failed;
+        if (this.#uploadDeadline !== null) this.deadlines.stop(this.#uploadDeadline);
         if (e instanceof RequestBodyError) {
           this.fail(new UpstreamError("aborted", e.message, { cause: e }));
         }
@@ -420,12 +451,24 @@ export class Exchange implements BodyOwner, DeadlineOwner, EventListenerObject {
   ): Promise<void> {
     if (reader !== null) {
       const length = this.request.bodyLength;
-      return length >= 0 ? writeLengthBody(conn, reader, length) : writeChunkedBody(conn, reader);
+      return length >= 0
+        ? writeLengthBody(conn, reader, length, this)
+        : writeChunkedBody(conn, reader, this);
     }
     const body = this.request.body;
     return body instanceof Uint8Array && bodyFollowsHead(this.request)
       ? conn.write(body)
       : Promise.resolve();
+  }
+
+  awaitingClient(): void {
+    this.#uploadWaitsOnClient = true;
+    this.deadlines.start(this.#uploadDeadline!, this.timeouts.idleMs);
+  }
+
+  awaitingUpstream(): void {
+    this.#uploadWaitsOnClient = false;
+    this.deadlines.start(this.#uploadDeadline!, this.timeouts.idleMs);
   }
 
   #mayRetry(conn: Connection, e: unknown): boolean {

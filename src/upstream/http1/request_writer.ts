@@ -104,6 +104,15 @@ export function bodyFollowsHead(request: OutboundRequest): boolean {
 }
 
 /**
+ * Told where a streamed upload waits: on the client for its next chunk, or on the upstream to
+ * take the last one. Each call is progress, and says whom a stall would be blamed on.
+ */
+export interface UploadWatch {
+  awaitingClient(): void;
+  awaitingUpstream(): void;
+}
+
+/**
  * Streams a body of declared length. Once that many bytes went out the request is complete: the
  * stream's end is read in the background, not awaited, since the upstream may answer (and the
  * exchange finish) as soon as it has the bytes.
@@ -112,9 +121,11 @@ export async function writeLengthBody(
   conn: Connection,
   reader: ReadableStreamDefaultReader<Uint8Array>,
   length: number,
+  watch: UploadWatch,
 ): Promise<void> {
   let sent = 0;
   while (sent < length) {
+    watch.awaitingClient();
     const chunk = await readChunk(reader);
     if (chunk === null) {
       throw new RequestBodyError(`request body ended after ${sent} of ${length} bytes`);
@@ -124,6 +135,7 @@ export async function writeLengthBody(
     }
     // Awaiting every write is the backpressure: the next chunk is pulled only once this one
     // left for the kernel.
+    watch.awaitingUpstream();
     await conn.write(chunk);
     sent += chunk.length;
   }
@@ -138,13 +150,16 @@ export async function writeLengthBody(
 export async function writeChunkedBody(
   conn: Connection,
   reader: ReadableStreamDefaultReader<Uint8Array>,
+  watch: UploadWatch,
 ): Promise<void> {
   // The CRLF that closes a large chunk travels with the next size line: one write fewer.
   let pendingCrlf = false;
   for (;;) {
+    watch.awaitingClient();
     const chunk = await readChunk(reader);
     if (chunk === null) break;
     if (chunk.length === 0) continue; // A zero-size chunk would end the body.
+    watch.awaitingUpstream();
     const small = chunk.length <= INLINE_CHUNK_MAX;
     const out = conn.writeBuffer(small ? chunk.length + 24 : 24);
     let p = 0;
@@ -168,6 +183,7 @@ export async function writeChunkedBody(
       pendingCrlf = true;
     }
   }
+  watch.awaitingUpstream();
   const out = conn.writeBuffer(8);
   const end = writeAscii(pendingCrlf ? "\r\n0\r\n\r\n" : "0\r\n\r\n", out, 0);
   await conn.write(out.subarray(0, end));
