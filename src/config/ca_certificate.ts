@@ -1,4 +1,5 @@
-/** Checking a CA certificate given as PEM text before any TLS connection needs it. */
+/** Checking CA certificates given as PEM text before any TLS connection needs them. */
+import { z } from "zod";
 
 /**
  * The problem with a CA certificate in PEM, or `undefined`. Parsed here (by the TLS stack
@@ -21,3 +22,15 @@ export function caCertificateProblem(pem: string): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * A `caCerts` option (an upstream's `tls`, forwardAuth's `tls`): one or more PEM certificates,
+ * each checked by {@link caCertificateProblem}.
+ */
+export const caCertificates = z.array(
+  z.string({ error: "expected a PEM certificate" }).superRefine((pem, ctx) => {
+    const message = caCertificateProblem(pem);
+    if (message !== undefined) ctx.addIssue({ code: "custom", message, input: pem });
+  }),
+  { error: "expected a list of PEM certificates" },
+).min(1, { error: "expected at least one PEM certificate (or leave caCerts out)" });

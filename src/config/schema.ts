@@ -13,7 +13,7 @@
  * be silently ignored.
  */
 import { z } from "zod";
-import { caCertificateProblem } from "./ca_certificate.ts";
+import { caCertificates } from "./ca_certificate.ts";
 import { ACCESS_LOG_FIELDS } from "../observe/access_log.ts";
 import { parseCidr } from "../proxy/cidr.ts";
 import { compilePathPattern, PatternError } from "../routing/path_pattern.ts";
@@ -364,10 +364,7 @@ const retries = z.union([
 ], { error: expected("retry settings or false") });
 
 const upstreamTls = z.strictObject({
-  caCerts: z.array(
-    checked(z.string({ error: expected("a PEM certificate") }), caCertificateProblem),
-    { error: expected("a list of PEM certificates") },
-  ).min(1, { error: "expected at least one PEM certificate (or leave caCerts out)" }).optional(),
+  caCerts: caCertificates.optional(),
   serverName: hostname.optional(),
 });
 

@@ -50,6 +50,19 @@ export interface ForwardAuthOptions {
   responseCookies?: string[];
   /** How long the auth service may take, answer body included. Default `"2s"`. */
   timeout?: Duration;
+  /** TLS to an `https:` auth service. Default: Deno's default roots only. */
+  tls?: ForwardAuthTlsOptions;
+}
+
+/** TLS settings of {@link ForwardAuthOptions.tls}. */
+export interface ForwardAuthTlsOptions {
+  /**
+   * PEM certificates of private CAs the auth service's certificate may chain to, besides Deno's
+   * default roots (`Deno.readTextFileSync("/etc/ferry/internal-ca.pem")`, under `--allow-read`
+   * for that file), as an upstream's `tls.caCerts`. `DENO_CERT` or `DENO_TLS_CA_STORE=system`
+   * extend the roots for the whole process instead.
+   */
+  caCerts?: string[];
 }
 
 /**
@@ -61,8 +74,9 @@ export interface ForwardAuthOptions {
  * - Any other answer (a 401 with `WWW-Authenticate`, a 302 to a login page, a 403) is returned
  *   to the client as the auth service sent it: status, headers (minus hop-by-hop ones) and body
  *   (up to 64 KiB).
- * - No answer within `timeout`, or no connection at all, fails closed: the client gets a 503
- *   problem and the upstream never sees the request.
+ * - No answer within `timeout`, or no connection at all (an `https:` certificate no trusted CA
+ *   signed among them), fails closed: the client gets a 503 problem and the upstream never sees
+ *   the request.
  *
  * Refusals and failures are counted in `ferry_auth_failures_total{policy="forwardAuth",reason}`.
  *

@@ -4,6 +4,7 @@
  * the client as it was sent, and no answer at all refuses the request (fail closed).
  */
 import { z } from "zod";
+import { caCertificates } from "../config/ca_certificate.ts";
 import { parseDuration } from "../config/duration.ts";
 import { authFailures } from "../identity/auth_failure.ts";
 import { recordRejection } from "../observe/tracing.ts";
@@ -11,6 +12,7 @@ import { callAuthService } from "../identity/forward_auth_call.ts";
 import { denialResponse } from "../identity/forward_auth_denial.ts";
 import { VouchedHeaders } from "../identity/vouched_headers.ts";
 import { HOP_BY_HOP } from "../proxy/hop_by_hop.ts";
+import { cookieField } from "../proxy/outbound_headers.ts";
 import { problem } from "../proxy/problem.ts";
 import { editableRequestHeaders, type ProxyState } from "../proxy/state.ts";
 import { splitUrl } from "../routing/request_view.ts";
@@ -69,6 +71,8 @@ function isServiceUrl(text: string): boolean {
     url.password === "";
 }
 
+const tls = z.strictObject({ caCerts: caCertificates.optional() });
+
 const schema = z.strictObject({
   url: z.string().refine(
     isServiceUrl,
@@ -83,6 +87,7 @@ const schema = z.strictObject({
     const ms = parseDuration(text);
     return ms !== undefined && ms > 0 && ms <= MAX_TIMER_MS;
   }, 'must be a duration like "500ms" or "2s", above 0 and shorter than 24 days').optional(),
+  tls: tls.optional(),
 });
 
 /** One route's forwardAuth, with its options resolved once. */
@@ -200,7 +205,9 @@ function authRequestHeaders(settings: Settings, req: Request, state: ProxyState)
   const out = new Headers();
   for (const name of settings.requestHeaders) {
     const value = current.get(name);
-    if (value !== null) out.set(name, value);
+    // A cookie a policy added is joined with ", " by `Headers`; Go's cookie parser
+    // (oauth2-proxy) would read it into the value of the client's session cookie.
+    if (value !== null) out.set(name, name === "cookie" ? cookieField(value) : value);
   }
   const url = splitUrl(req.url);
   out.set("x-forwarded-method", req.method);
@@ -234,6 +241,24 @@ function asciiUri(uri: string): string {
     : uri;
 }
 
+/**
+ * The pooled client that calls the auth service: one per set of trusted CAs, shared by every
+ * route and reload that trusts the same ones. It lives in the gateway's shared state, which
+ * closes it at shutdown, or once a reload leaves no forwardAuth trusting those CAs and the
+ * requests still running on the old snapshot are done.
+ */
+function authClient(env: PolicyEnv, caCerts: readonly string[] | undefined): Deno.HttpClient {
+  if (!caCerts?.length) {
+    return env.shared("forwardAuth:http-client", () => Deno.createHttpClient({}));
+  }
+  // The certificates themselves are the key: a digest would be async, and two policies must
+  // never share a client unless they trust exactly the same CAs. Certificates are public.
+  return env.shared(
+    `forwardAuth:http-client:${JSON.stringify(caCerts)}`,
+    () => Deno.createHttpClient({ caCerts: [...caCerts] }),
+  );
+}
+
 /** Builds the middleware of one use of the policy. */
 export function createForwardAuthMiddleware(
   options: ForwardAuthOptions,
@@ -246,8 +271,7 @@ export function createForwardAuthMiddleware(
     failures.labels(KIND, reason).inc();
     recordRejection(state, KIND, reason, status);
   };
-  // One pooled client per gateway, shared by every route and reload, closed at shutdown.
-  const client = env.shared("forwardAuth:http-client", () => Deno.createHttpClient({}));
+  const client = authClient(env, options.tls?.caCerts);
   // Logged on change only, so an outage is one line (and its end another), not one per request.
   let unavailable = false;
 

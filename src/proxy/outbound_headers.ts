@@ -72,7 +72,7 @@ export interface OutboundAdditions {
  * breaks the rule in a way that reads as a pair (`a=x, y=z`) is split too, as Ferry's own
  * cookie reading (`cookies.ts`) splits it; one that does not (`d=Mon, 01 Jan 2024`) is kept.
  */
-function cookieField(value: string): string {
+export function cookieField(value: string): string {
   return value.indexOf(", ") < 0 ? value : value.replace(JOINED_PAIR, "; ");
 }
 
