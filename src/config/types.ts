@@ -187,7 +187,8 @@ export interface RetryConfig {
   budget?: { percent?: number; minPerSecond?: number };
   /**
    * Request bodies up to this size (with a Content-Length) are buffered so they can be sent
-   * again; larger or chunked bodies are streamed and not retried. Default `65536`.
+   * again; larger or chunked bodies are streamed and not retried, except after a failed connect
+   * (none of the body was read yet). Default `65536`.
    */
   maxBufferedBodyBytes?: number;
 }

@@ -12,9 +12,15 @@ import {
   type InboundResponse,
   type OutboundRequest,
   UpstreamError,
+  type UpstreamErrorKind,
 } from "../upstream/client.ts";
 import { type Admission, REFUSED } from "../upstream/resilience/circuit_breaker.ts";
-import { backoffMs, retriesError, retriesStatus } from "../upstream/resilience/retry_rules.ts";
+import {
+  backoffMs,
+  mayRetryMethod,
+  retriesError,
+  retriesStatus,
+} from "../upstream/resilience/retry_rules.ts";
 import type { Target } from "../upstream/target.ts";
 import type { UpstreamRuntime } from "../upstream/upstream.ts";
 import type { ProxyState } from "./state.ts";
@@ -138,7 +144,10 @@ export async function sendWithRetries(
         throw error;
       }
       resilience.failed(target, now, admission, error instanceof Error ? error.message : kind);
-      if (attempt >= maxRetries || !retriesError(rules, kind)) {
+      const limit = maxRetries > 0
+        ? maxRetries
+        : unreadBodyRetries(upstream, request, kind, attempt, state, now);
+      if (attempt >= limit || !retriesError(rules, kind)) {
         return failure(error, timeouts, upstream);
       }
     }
@@ -161,6 +170,33 @@ export async function sendWithRetries(
       idleMs: timeouts.idleMs,
     };
   }
+}
+
+/**
+ * The retries of a request given none because its body streams (larger than
+ * `maxBufferedBodyBytes`, or chunked), when an attempt failed to connect (refused, connect
+ * timeout, TLS handshake): the exchange takes a reader of the body only once connected, so an
+ * unlocked stream is provably unread and the next target can still take it whole. nginx
+ * (`proxy_next_upstream error`) and Envoy (`connect-failure`) retry these too. The method rule
+ * still applies. Asked again on each failure: once an attempt connected, its body is read and
+ * nothing more is retried. The request joins the retry budget's count at its first failure (it
+ * was left out when it had no retries). Runs on the failure path only.
+ */
+function unreadBodyRetries(
+  upstream: UpstreamRuntime,
+  request: OutboundRequest,
+  kind: UpstreamErrorKind,
+  attempt: number,
+  state: ProxyState,
+  now: number,
+): number {
+  const body = request.body;
+  if (kind !== "connect" && kind !== "connect_timeout") return 0;
+  if (!(body instanceof ReadableStream) || body.locked) return 0;
+  if (!mayRetryMethod(request.method, state.match.route.config.retryNonIdempotent)) return 0;
+  const retries = upstream.config.retries.maxRetries;
+  if (retries > 0 && attempt === 0) upstream.resilience.budget.request(now);
+  return retries;
 }
 
 /**
