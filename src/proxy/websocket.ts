@@ -70,9 +70,26 @@ function handshakeProblem(req: Request): { status: number; detail: string } | un
 }
 
 /**
+ * Requests handed to a gateway's `fetch` in-process, over no listener's connection. Deno upgrades
+ * such a Request without complaint, to a socket nothing is on the other end of: the bridge
+ * connected to the upstream, answered a 101 the caller could do nothing with, and held the
+ * upstream socket until the gateway closed. Weak: the mark goes with the Request.
+ */
+const listenerless = new WeakSet<Request>();
+
+/**
+ * Marks `req` as handled in-process, with no client connection behind it: a WebSocket upgrade
+ * among such requests is answered 501 instead of being bridged.
+ */
+export function markInProcess(req: Request): void {
+  listenerless.add(req);
+}
+
+/**
  * Bridges the request's WebSocket to `target`; answers 400 (426 for a version other than 13)
  * when the client's handshake is malformed, 503 while the upstream's circuit is open, and 502
- * when the upstream refuses.
+ * when the upstream refuses. A request marked with {@link markInProcess} has no connection to
+ * upgrade: 501, and the upstream is not contacted (one WeakSet lookup per upgrade).
  *
  * The upgrade is one attempt for the upstream's resilience, like an HTTP request's: admitted by
  * the circuit breaker, and judged by it and outlier detection when the upgrade ends (a 101 is a
@@ -96,6 +113,14 @@ export async function bridgeWebSocket(
       bad.detail,
       state.requestId,
       bad.status === 426 ? { "sec-websocket-version": "13", "upgrade": "websocket" } : undefined,
+    );
+  }
+  if (listenerless.has(req)) {
+    return problem(
+      501,
+      "not-implemented",
+      "WebSocket upgrades need a listener: use startGateway",
+      state.requestId,
     );
   }
   const protocols = (req.headers.get("sec-websocket-protocol") ?? "")

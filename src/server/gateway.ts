@@ -13,6 +13,7 @@ import { importInWorker } from "../config/worker_import.ts";
 import { startDemoServer } from "../demo/server.ts";
 import { type Logger, quietLogger, stderrLogger } from "../observe/logger.ts";
 import type { GatewayMetrics } from "../observe/metrics.ts";
+import { markInProcess } from "../proxy/websocket.ts";
 import { explainRequest, type Explanation } from "../routing/explain.ts";
 import { createAdminApp } from "./admin.ts";
 import { isLoopback } from "./loopback_host.ts";
@@ -53,6 +54,14 @@ export interface Gateway {
    * `GatewayClosedError` once `close()` was called, as a stopped listener refuses connections.
    * A body without `content-length` is handled as a streamed (chunked) one: not replayed on a
    * retry; set the header to test what a client sending a fixed-length body gets.
+   *
+   * A WebSocket upgrade has no client connection to take over here: once routing and the
+   * route's policies let it through (a 401 or 404 comes as it would served), it is answered
+   * `501` (`application/problem+json`, type `not-implemented`, "WebSocket upgrades need a
+   * listener: use startGateway") and the upstream is not contacted. To test a WebSocket route,
+   * serve the config with `startGateway` and connect a `WebSocket` to its `url`. A gateway
+   * embedded in your own `Deno.serve` bridges upgrades when given that server's handler info:
+   * `Deno.serve((req, info) => gw.fetch(req, info))`.
    */
   fetch(req: Request, info?: ClientInfo): Promise<Response>;
   /** Which route takes this request, and why earlier routes did not. */
@@ -145,13 +154,16 @@ class InProcessRequests {
 }
 
 /**
- * The handler info a listener would pass with this request: `Deno.serve`'s own is passed on as
- * it is; otherwise one of the same shape (`remoteAddr` with `transport`), so that a policy
- * reading `c.env.remoteAddr` (Hono's `getConnInfo`, `ipRestriction`) works in a route test too.
+ * The handler info a listener would pass with `req`: `Deno.serve`'s own is passed on as it is
+ * (a gateway embedded in the caller's server); otherwise one of the same shape (`remoteAddr`
+ * with `transport`), so that a policy reading `c.env.remoteAddr` (Hono's `getConnInfo`,
+ * `ipRestriction`) works in a route test too. Without a listener's info, `req` came over no
+ * connection a WebSocket could take over: it is marked so an upgrade is refused, not bridged.
  */
-function handlerInfo(info: ClientInfo | undefined): ClientInfo {
+function handlerInfo(req: Request, info: ClientInfo | undefined): ClientInfo {
   const addr = info?.remoteAddr;
   if (addr && "transport" in addr && addr.hostname !== undefined) return info!;
+  markInProcess(req);
   return {
     remoteAddr: {
       transport: "tcp",
@@ -173,7 +185,7 @@ function inProcess<T extends { close(): Promise<void> }>(
       return core.snapshot;
     },
     metrics: core.metrics,
-    fetch: (req, info) => requests.run(() => core.fetch(req, handlerInfo(info))),
+    fetch: (req, info) => requests.run(() => core.fetch(req, handlerInfo(req, info))),
     explain: (method, url, headers) => explainRequest(core.snapshot.table, method, url, headers),
     async reload(input) {
       try {
