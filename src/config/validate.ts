@@ -14,6 +14,7 @@ import type { z } from "zod";
 import { policyDefinitions } from "../policies/registry.ts";
 import { findShadowedRoutes } from "../routing/shadow.ts";
 import { trafficWarnings } from "../traffic/config_warnings.ts";
+import { upstreamWarnings } from "./upstream_warnings.ts";
 import { parseDuration } from "./duration.ts";
 import { describeValue, formatPath } from "./format_issues.ts";
 import { findNonPlainValue, nonPlainMessage } from "./plain_data.ts";
@@ -73,7 +74,11 @@ function validate(input: unknown): ValidationResult {
   return {
     ok: true,
     config,
-    warnings: [...findShadowedRoutes(config.routes), ...trafficWarnings(config.routes)],
+    warnings: [
+      ...findShadowedRoutes(config.routes),
+      ...trafficWarnings(config.routes),
+      ...upstreamWarnings(config.upstreams),
+    ],
   };
 }
 

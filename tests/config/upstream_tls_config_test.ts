@@ -63,3 +63,17 @@ Deno.test("tls: text that is no certificate, or a damaged one, is a config error
   const [name] = errors(withTls({ serverName: "https://api.internal/" }));
   assert.equal(name.path, "upstreams.api.tls.serverName");
 });
+
+Deno.test("tls on an upstream with only http:// targets is a warning: it has no effect", () => {
+  const result = validateConfig({
+    upstreams: {
+      plain: { targets: ["http://10.0.0.7:8080"], tls: { serverName: "api.internal" } },
+      mixed: { targets: ["http://10.0.0.7:8080", "https://10.0.0.8"], tls: { caCerts: [TEST_CA] } },
+    },
+    routes: [{ upstream: "plain" }, { match: { path: "/m/*" }, upstream: "mixed" }],
+  });
+  assert.ok(result.ok, JSON.stringify(!result.ok && result.errors));
+  const tlsWarnings = result.warnings.filter((w) => w.path.endsWith(".tls"));
+  assert.deepEqual(tlsWarnings.map((w) => w.path), ["upstreams.plain.tls"]);
+  assert.match(tlsWarnings[0].message, /no effect/);
+});
