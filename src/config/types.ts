@@ -237,7 +237,8 @@ export interface UpstreamConfig {
   circuitBreaker?: CircuitBreakerConfig | false;
   /**
    * Retries. On by default for idempotent methods (GET, HEAD, OPTIONS, PUT, DELETE, TRACE);
-   * `false` turns them off. A route opts other methods in with `retryNonIdempotent`.
+   * `false` turns them off. A route opts other methods in with `retryNonIdempotent`. A failed
+   * connect (nothing was sent) is retried for every method.
    */
   retries?: RetryConfig | false;
 }

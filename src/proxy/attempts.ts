@@ -17,7 +17,7 @@ import {
 import { type Admission, REFUSED } from "../upstream/resilience/circuit_breaker.ts";
 import {
   backoffMs,
-  mayRetryMethod,
+  failedToConnect,
   retriesError,
   retriesStatus,
 } from "../upstream/resilience/retry_rules.ts";
@@ -146,7 +146,7 @@ export async function sendWithRetries(
       resilience.failed(target, now, admission, error instanceof Error ? error.message : kind);
       const limit = maxRetries > 0
         ? maxRetries
-        : unreadBodyRetries(upstream, request, kind, attempt, state, now);
+        : unsentRequestRetries(upstream, request, kind, attempt, now);
       if (attempt >= limit || !retriesError(rules, kind)) {
         return failure(error, timeouts, upstream);
       }
@@ -173,27 +173,27 @@ export async function sendWithRetries(
 }
 
 /**
- * The retries of a request given none because its body streams (larger than
- * `maxBufferedBodyBytes`, or chunked), when an attempt failed to connect (refused, connect
- * timeout, TLS handshake): the exchange takes a reader of the body only once connected, so an
- * unlocked stream is provably unread and the next target can still take it whole. nginx
- * (`proxy_next_upstream error`) and Envoy (`connect-failure`) retry these too. The method rule
- * still applies. Asked again on each failure: once an attempt connected, its body is read and
- * nothing more is retried. The request joins the retry budget's count at its first failure (it
- * was left out when it had no retries). Runs on the failure path only.
+ * The retries of a request given none (a non-idempotent method on a route without
+ * `retryNonIdempotent`, or a body that streams because it is larger than
+ * `maxBufferedBodyBytes` or chunked), when an attempt failed to connect (refused, connect
+ * timeout, TLS handshake): nothing of it was sent, so it cannot arrive twice, and the next target
+ * can still take it whole. A streamed body must be unread: the exchange takes a reader of it only
+ * once connected, so an unlocked stream is provably untouched. nginx (`proxy_next_upstream
+ * error`) and Envoy (`connect-failure`) retry these for every method too. Asked again on each
+ * failure: once an attempt connected, its request is spoken for and nothing more is retried. The
+ * request joins the retry budget's count at its first failure (it was left out when it had no
+ * retries). Runs on the failure path only.
  */
-function unreadBodyRetries(
+function unsentRequestRetries(
   upstream: UpstreamRuntime,
   request: OutboundRequest,
   kind: UpstreamErrorKind,
   attempt: number,
-  state: ProxyState,
   now: number,
 ): number {
+  if (!failedToConnect(kind)) return 0;
   const body = request.body;
-  if (kind !== "connect" && kind !== "connect_timeout") return 0;
-  if (!(body instanceof ReadableStream) || body.locked) return 0;
-  if (!mayRetryMethod(request.method, state.match.route.config.retryNonIdempotent)) return 0;
+  if (body instanceof ReadableStream && body.locked) return 0;
   const retries = upstream.config.retries.maxRetries;
   if (retries > 0 && attempt === 0) upstream.resilience.budget.request(now);
   return retries;

@@ -160,21 +160,6 @@ Deno.test("retryNonIdempotent: a large POST goes whole to the next target when t
   }
 });
 
-Deno.test("a large POST on a route without retryNonIdempotent is not retried after a refused connect", async () => {
-  const echo = startBodyEcho();
-  try {
-    await withGateway([`http://127.0.0.1:${freePort()}`, echo.url], async (gw) => {
-      const res = await fetch(`${gw.url}/upload`, { method: "POST", body: pattern(LARGE) });
-      assert.equal(res.status, 502);
-      await res.body?.cancel();
-      assert.equal(echo.framing.length, 0);
-      assert.equal(await retriesOf(gw), 0);
-    });
-  } finally {
-    await echo.close();
-  }
-});
-
 Deno.test("a streamed body is not retried once a target connected and read part of it", async () => {
   // Reads the head and some of the body, then hangs up without answering: a reset, retried for
   // a buffered body, but this one is partly gone.

@@ -10,9 +10,22 @@ import type { UpstreamErrorKind } from "../client.ts";
  */
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 
-/** Whether requests with `method` may be retried at all on this route. */
+/**
+ * Whether requests with `method` may be retried after any failure on this route. A failed
+ * connect is retried whatever the method (see `failedToConnect`).
+ */
 export function mayRetryMethod(method: string, nonIdempotentAllowed: boolean): boolean {
   return nonIdempotentAllowed || IDEMPOTENT.has(method);
+}
+
+/**
+ * Whether an attempt failed before its connection was up (refused, unreachable, connect timeout,
+ * TLS handshake): no byte of the request reached the target, so it cannot arrive twice and a
+ * retry is safe for every method, as nginx (`proxy_next_upstream error` sends non-idempotent
+ * requests on unless "a request has been sent") and Envoy (`connect-failure`) do.
+ */
+export function failedToConnect(kind: UpstreamErrorKind): boolean {
+  return kind === "connect" || kind === "connect_timeout";
 }
 
 /** Whether a failed exchange (no response) matches the retry conditions. */
