@@ -118,6 +118,7 @@ export async function forward(
   } catch (error) {
     if (exceeded() || error instanceof BodyTooLargeError) return tooLarge(state, maxBodyBytes);
     state.upstreamError = failureReason(error);
+    if (error instanceof TypeError) return unsendable(upstream, state.requestId);
     return upstreamFailure(error, upstream, state.requestId);
   }
   if (outcome instanceof CircuitOpen) {
@@ -210,6 +211,21 @@ function tooLarge(state: ProxyState, limit: number): Response {
     `request body is larger than the ${limit}-byte limit`,
     state.requestId,
     { connection: "close" },
+  );
+}
+
+/**
+ * The client refuses a request it cannot put on the wire (a policy set a path with a space, or
+ * one not `/`-rooted) with a `TypeError`, before sending a byte: the gateway's own fault, a 500
+ * as for any other, not the upstream's. The reason (it may quote the path) goes to the access
+ * log only.
+ */
+function unsendable(upstream: UpstreamRuntime, id: string): Response {
+  return problem(
+    500,
+    "internal-error",
+    `the gateway could not build a valid request for upstream "${upstream.config.name}"`,
+    id,
   );
 }
 

@@ -100,7 +100,7 @@ Deno.test("problems from every error path carry no stack trace or file path", as
       ["slow upstream", 504, () => get("/slow")],
       ["reset upstream", 502, () => get("/reset")],
       ["garbage upstream", 502, () => get("/garbage")],
-      ["unsendable path", 502, () => get("/unsendable")],
+      ["unsendable path", 500, () => get("/unsendable")],
       ["body too large", 413, async () => {
         const res = await fetch(`${gw.url}/small`, { method: "POST", body: "x".repeat(100) });
         return { status: res.status, body: await res.text() };
