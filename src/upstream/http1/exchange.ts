@@ -38,6 +38,12 @@ import {
 const RETRYABLE_METHODS = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 /** More interim (1xx) responses than this before the final one is a protocol error. */
 const MAX_INTERIM = 16;
+/**
+ * Streamed body bytes kept while it goes out on a reused connection, so that a stale-connection
+ * retry can send them again. An upstream that closed the connection idle says so within a round
+ * trip of the head, long before this much of an upload left; past it, no retry.
+ */
+const REPLAY_MAX_BYTES = 64 * 1024;
 
 const enum Writer {
   Idle,
@@ -62,6 +68,8 @@ export class Exchange implements BodyOwner, DeadlineOwner, EventListenerObject, 
   #handshaking: Deno.TlsConn | null = null;
   #writer = Writer.Idle;
   #reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  /** A streamed body's chunks as sent on a reused connection, for a stale-connection retry. */
+  #tape: BodyTape | null = null;
   #source: BodySource | null = null;
   /** The response's framing lets the connection carry another exchange. */
   #reusable = false;
@@ -138,6 +146,7 @@ export class Exchange implements BodyOwner, DeadlineOwner, EventListenerObject, 
             this.#gotBytes = true;
           }
           this.#answered = true;
+          this.#tape?.release();
           return this.#respond(conn, head);
         } catch (e) {
           if (attempt > 0 || !this.#mayRetry(conn, e)) throw e;
@@ -409,7 +418,12 @@ export class Exchange implements BodyOwner, DeadlineOwner, EventListenerObject, 
     this.#writer = Writer.Running;
     let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
     if (body !== null && !(body instanceof Uint8Array)) {
-      reader = body.getReader();
+      // Only a reused connection can turn out stale, and only a retryable method is sent
+      // again, so only such an upload is kept for a retry; others read the stream directly.
+      if (this.#tape !== null) reader = this.#tape.reader();
+      else if (conn.reused && RETRYABLE_METHODS.has(this.request.method)) {
+        reader = (this.#tape = new BodyTape(body.getReader())).reader();
+      } else reader = body.getReader();
       this.#reader = reader;
       // The total timeout bounds the wait for the answer, not the upload: a large body on a
       // slow link took longer than it and failed with 504 while the upstream was still
@@ -476,7 +490,7 @@ export class Exchange implements BodyOwner, DeadlineOwner, EventListenerObject, 
     return this.error === null && conn.reused && !this.#gotBytes &&
       e instanceof UpstreamError && e.kind === "reset" &&
       RETRYABLE_METHODS.has(this.request.method) &&
-      (body === null || body instanceof Uint8Array);
+      (body === null || body instanceof Uint8Array || (this.#tape?.replayable ?? true));
   }
 
   /** Cleans up after `run` failed and returns the error to report. */
@@ -506,6 +520,85 @@ export class Exchange implements BodyOwner, DeadlineOwner, EventListenerObject, 
     this.deadlines.stop(this.#total);
     if (this.#connectDeadline !== null) this.deadlines.stop(this.#connectDeadline);
     if (this.#idleDeadline !== null) this.deadlines.stop(this.#idleDeadline);
+  }
+}
+
+/**
+ * A streamed request body shared by the attempts of one exchange. The first attempt's reader
+ * keeps each chunk it reads (up to `REPLAY_MAX_BYTES`), so a retry's reader can send them again
+ * before reading on. Each new reader retires the one before: a retired reader reads nothing more
+ * from the body and cannot cancel it.
+ */
+class BodyTape {
+  /** Chunks read so far, while they may have to be sent again; `null` once they cannot be. */
+  #kept: Uint8Array[] | null = [];
+  #keptBytes = 0;
+  /** The body reported its end. */
+  #ended = false;
+  #generation = 0;
+  /** A read of the body in progress, awaited by a newer reader before it reads on. */
+  #reading: Promise<unknown> | null = null;
+
+  constructor(readonly body: ReadableStreamDefaultReader<Uint8Array>) {}
+
+  /** Everything read so far can be sent again. */
+  get replayable(): boolean {
+    return this.#kept !== null;
+  }
+
+  /** The upstream answered: no retry can follow, so nothing needs keeping. */
+  release(): void {
+    this.#kept = null;
+  }
+
+  /** A reader for the next attempt: the chunks kept so far, then the rest of the body. */
+  reader(): ReadableStreamDefaultReader<Uint8Array> {
+    const generation = ++this.#generation;
+    let next = 0;
+    return new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        // A retired reader's read still in flight: its chunk gets kept, so wait and replay it.
+        while (this.#reading !== null) await this.#reading;
+        if (generation !== this.#generation) return controller.error(new Error("retried"));
+        const kept = this.#kept;
+        if (kept !== null && next < kept.length) return controller.enqueue(kept[next++]);
+        // Replayed all: only the first attempt's reads are kept for a retry.
+        if (generation > 1) this.#kept = null;
+        if (this.#ended) return controller.close();
+        const chunk = await this.#read(generation);
+        if (chunk === null) return controller.close();
+        if (generation === 1 && this.#kept !== null) next++;
+        if (generation === this.#generation) controller.enqueue(chunk);
+      },
+      // Only the exchange cancels (a retired writer never does): it ends the body for good.
+      cancel: (reason) => this.body.cancel(reason),
+    }, { highWaterMark: 0 }).getReader();
+  }
+
+  /** Reads the next chunk from the body (`null` at its end), keeping it for the first attempt. */
+  async #read(generation: number): Promise<Uint8Array | null> {
+    const reading = this.body.read();
+    this.#reading = reading;
+    let result: ReadableStreamReadResult<Uint8Array>;
+    try {
+      result = await reading;
+    } finally {
+      this.#reading = null;
+    }
+    if (result.done) {
+      this.#ended = true;
+      this.body.releaseLock();
+      return null;
+    }
+    const kept = this.#kept;
+    if (generation === 1 && kept !== null) {
+      if (this.#keptBytes + result.value.length > REPLAY_MAX_BYTES) this.#kept = null;
+      else {
+        kept.push(result.value);
+        this.#keptBytes += result.value.length;
+      }
+    }
+    return result.value;
   }
 }
 
