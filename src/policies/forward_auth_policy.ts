@@ -214,31 +214,13 @@ function authRequestHeaders(settings: Settings, req: Request, state: ProxyState)
   out.set("x-forwarded-proto", state.forwarded.forwardedProto);
   out.set("x-forwarded-host", state.forwarded.forwardedHost);
   // What the client asked for, before any rewrite: that is what access is decided on.
-  out.set("x-forwarded-uri", asciiUri(url.query ? `${url.path}?${url.query}` : url.path));
+  // `splitUrl` gives the target as a browser sends it (raw UTF-8 percent-encoded): a header
+  // can carry it, and the auth service reads the path the route was chosen on.
+  out.set("x-forwarded-uri", url.query ? `${url.path}?${url.query}` : url.path);
   // Already resolved through the trusted proxies: the client's own header is never believed.
   out.set("x-forwarded-for", state.clientIp);
   out.set("x-request-id", state.requestId);
   return out;
-}
-
-/** Characters a request target may hold only percent-encoded: all but visible ASCII. */
-const NOT_VISIBLE_ASCII = /[^\x21-\x7e]/;
-const NOT_VISIBLE_ASCII_RUNS = /[^\x21-\x7e]+/g;
-
-/**
- * `uri` with every character outside visible ASCII percent-encoded as UTF-8. Deno.serve decodes
- * a target sent as raw UTF-8 bytes (`GET /café`, as curl and many non-browser clients send it)
- * into the URL as text; in a header, a character above U+00FF made `Headers` throw (a 500 for
- * the client), and one below went out as a Latin-1 byte the auth service read as another path.
- * Encoded, it is the target a browser sends, and what Traefik passes (Go's `RequestURI()`).
- * One regex test per request when there is nothing to encode.
- */
-function asciiUri(uri: string): string {
-  // `encodeURIComponent` escapes each such run as UTF-8 with upper-case hex; the text comes from
-  // a parsed URL, so it holds no lone surrogate (which would make it throw).
-  return NOT_VISIBLE_ASCII.test(uri)
-    ? uri.replace(NOT_VISIBLE_ASCII_RUNS, encodeURIComponent)
-    : uri;
 }
 
 /**

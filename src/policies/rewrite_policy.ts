@@ -3,6 +3,7 @@ import { z } from "zod";
 import { backtrackingProblem } from "../config/regex_safety.ts";
 import type { RewriteConfig } from "../config/types.ts";
 import { normalizePath } from "../routing/path_pattern.ts";
+import { uriEncodedText } from "../routing/uri_text.ts";
 import type { PolicyDefinition } from "./policy.ts";
 
 /**
@@ -12,10 +13,9 @@ import type { PolicyDefinition } from "./policy.ts";
  * Compared as written, `/café` next to a route for `/café/*` could never strip anything.
  */
 function prefixOnTheWire(text: string): string {
-  return normalizePath(text.replace(NOT_ON_THE_WIRE, encodeURIComponent)).replace(/\/$/, "");
+  return normalizePath(uriEncodedText(text)).replace(/\/$/, "");
 }
 
-const NOT_ON_THE_WIRE = /[^\x21-\x7e]/gu;
 // deno-lint-ignore no-control-regex
 const CONTROL = /[\x00-\x1f\x7f]/;
 const DOT_OR_EMPTY_SEGMENT = /(^|[/\\])\.{1,2}(;[^/\\]*)?([/\\]|$)|[/\\]{2}|\\/;

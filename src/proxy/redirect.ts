@@ -3,26 +3,10 @@
  * in the target are filled from the request; the query is kept unless `to` places it itself.
  */
 import type { NormalizedRoute } from "../config/normalized.ts";
+import { uriEncodedText } from "../routing/uri_text.ts";
 import type { ProxyState } from "./state.ts";
 
 const PLACEHOLDER = /\{path\}|\{query\}|:([A-Za-z_][A-Za-z0-9_]*)/g;
-
-/** What a `Location` may not carry as is: anything but visible ASCII (RFC 3986 is ASCII only). */
-const NOT_URI_SAFE = /[^\x21-\x7e]/gu;
-
-/**
- * Percent-encodes, as UTF-8, what a configured target may hold that a header cannot: a `to` of
- * `/日本` is no ByteString (`new Response` throws: every request got a 500), and `café` went out
- * as the Latin-1 byte 0xE9, which clients do not read back as `é`. Existing `%XX` escapes and
- * reserved characters are left alone, so a request's already-encoded path is not encoded twice.
- */
-function uriSafe(location: string): string {
-  // A lone surrogate has no UTF-8 form (encodeURIComponent throws): U+FFFD stands in.
-  return location.replace(
-    NOT_URI_SAFE,
-    (ch) => encodeURIComponent(ch.isWellFormed() ? ch : "\ufffd"),
-  );
-}
 
 /** Builds the `Location` for a redirect route. */
 export function redirectLocation(
@@ -40,7 +24,10 @@ export function redirectLocation(
     return params[name!] ?? whole;
   });
   if (!placesQuery && query) location += (location.includes("?") ? "&" : "?") + query;
-  return uriSafe(to.startsWith("/") ? pathAbsolute(location) : location);
+  // Percent-encoded as UTF-8, what a configured target may hold that a header cannot: a `to` of
+  // `/日本` is no ByteString (`new Response` throws: every request got a 500), and `café` went
+  // out as the Latin-1 byte 0xE9, which clients do not read back as `é`.
+  return uriEncodedText(to.startsWith("/") ? pathAbsolute(location) : location);
 }
 
 const LEADING_SLASHES = /^[/\\]+/;

@@ -4,6 +4,7 @@
  * without building a regex for the whole path.
  */
 import { backtrackingProblem } from "../config/regex_safety.ts";
+import { uriEncodedText } from "./uri_text.ts";
 
 /** A pattern that cannot be compiled, with a message that says what to change. */
 export class PatternError extends Error {
@@ -104,12 +105,6 @@ function decodeUnreserved(escape: string, hex: string): string {
   if (UNRESERVED.test(char)) return char;
   return LOWER_HEX.test(hex) ? escape.toUpperCase() : escape;
 }
-
-/**
- * What a client cannot send in a path as is: HTTP/1.1 servers (Deno's among them) refuse a
- * request target with non-ASCII bytes or spaces, so clients send them percent-encoded as UTF-8.
- */
-const NOT_ON_THE_WIRE = /[^\x21-\x7e]/gu;
 
 /** Compiles a pattern, throwing {@link PatternError} with the reason when it is malformed. */
 export function compilePathPattern(source: string): PathPattern {
@@ -233,10 +228,7 @@ function literalSegment(text: string, source: string): string {
   if (!text.isWellFormed()) {
     throw new PatternError(`segment of ${JSON.stringify(source)} holds a lone UTF-16 surrogate`);
   }
-  const value = text.replace(NOT_ON_THE_WIRE, encodeURIComponent).replace(
-    ESCAPE,
-    decodeUnreserved,
-  );
+  const value = uriEncodedText(text).replace(ESCAPE, decodeUnreserved);
   const dots = withoutDotParameters(value);
   if (dots === "." || dots === ".." || value.includes("\\")) {
     throw new PatternError(

@@ -1,4 +1,5 @@
 import { normalizePath, splitPath } from "./path_pattern.ts";
+import { uriEncodedText } from "./uri_text.ts";
 
 /** The parts of a request that routing looks at, parsed once and shared by every route. */
 export interface MatchInput {
@@ -52,8 +53,8 @@ export function splitUrl(url: string): UrlParts {
   // Scanned from the path on: the authority needs no scan here (authorityProblem reads it).
   NOT_VISIBLE_ASCII.lastIndex = pathStart;
   if (NOT_VISIBLE_ASCII.test(url)) {
-    path = percentEncoded(path);
-    query = percentEncoded(query);
+    path = uriEncodedText(path);
+    query = uriEncodedText(query);
   }
   return {
     host: url.slice(authorityStart, pathStart),
@@ -68,13 +69,6 @@ export function splitUrl(url: string): UrlParts {
  * Global only so that a scan can start at `lastIndex`.
  */
 const NOT_VISIBLE_ASCII = /[^\x21-\x7e]/g;
-const NOT_VISIBLE_ASCII_ALL = /[^\x21-\x7e]/gu;
-
-/** `/café x` → `/caf%C3%A9%20x`: as browsers send it, UTF-8 escapes in upper case. */
-function percentEncoded(text: string): string {
-  // A lone surrogate (only ever in a typed URL) has no UTF-8 form: it is sent as U+FFFD.
-  return text.toWellFormed().replace(NOT_VISIBLE_ASCII_ALL, encodeURIComponent);
-}
 
 /** `API.Example.com:8080` → `api.example.com`; `[::1]:80` → `[::1]`; trailing dot removed. */
 export function normalizeHost(authority: string): string {
