@@ -9,79 +9,17 @@
  * round-robin sends the first request to the first target (see retries_test.ts).
  */
 import assert from "node:assert/strict";
-import { freePort, startTestGateway, startUpstream, within } from "../helpers/gateway.ts";
-import { scrapeMetrics } from "../helpers/reload.ts";
-
-/** Outlier detection and the circuit breaker react to the failures too; off to isolate retries. */
-const ISOLATED = { outlierDetection: false, circuitBreaker: false };
-
-/** Under the default `maxBufferedBodyBytes` (65,536). */
-const SMALL = 1_000;
-/** Larger than the default `maxBufferedBodyBytes`: streamed, never buffered. */
-const LARGE = 300_000;
-
-/** Every byte value, in an order that shows a lost, repeated or shifted chunk. */
-function pattern(length: number): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(length);
-  for (let i = 0; i < length; i++) out[i] = (i * 7 + (i >> 8)) & 0xff;
-  return out;
-}
-
-/** An upstream that answers 200 with the request body it read, and records what it got. */
-function startBodyEcho() {
-  const seen: { method: string; length: string | null; chunked: boolean; bytes: number }[] = [];
-  const upstream = startUpstream(async (req) => {
-    const body = new Uint8Array(await req.arrayBuffer());
-    seen.push({
-      method: req.method,
-      length: req.headers.get("content-length"),
-      chunked: req.headers.get("transfer-encoding") === "chunked",
-      bytes: body.length,
-    });
-    return new Response(body);
-  });
-  return Object.assign(upstream, { seen });
-}
-
-type Gateway = Awaited<ReturnType<typeof startTestGateway>>;
-
-/** Runs `body` against a gateway forwarding everything to `targets` (first one weight 5). */
-async function withGateway(
-  targets: string[],
-  body: (gw: Gateway) => Promise<void>,
-  upstream: Record<string, unknown> = {},
-): Promise<void> {
-  const weighted = targets.map((url, i) => ({ url, weight: i === 0 ? 5 : 1 }));
-  const gw = await startTestGateway({
-    upstreams: { api: { targets: weighted, ...ISOLATED, ...upstream } },
-    routes: [{ name: "all", upstream: "api" }],
-    limits: { drainTimeout: "2s" },
-  });
-  try {
-    await body(gw);
-  } finally {
-    await gw.close();
-  }
-}
-
-async function retriesOf(gw: Gateway): Promise<number> {
-  const metrics = await scrapeMetrics(gw.adminUrl!);
-  return metrics.get(`ferry_upstream_retries_total{upstream="api"}`) ?? 0;
-}
-
-/** `bytes` as a stream of 16 KiB chunks, which `fetch` sends chunked (no Content-Length). */
-function chunkedBody(bytes: Uint8Array<ArrayBuffer>): ReadableStream<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  for (let i = 0; i < bytes.length; i += 16_384) chunks.push(bytes.slice(i, i + 16_384));
-  return ReadableStream.from(chunks);
-}
-
-/** Sends `init` to the gateway; expects the echo's 200 with exactly `sent` back. */
-async function expectEchoed(gw: Gateway, init: RequestInit, sent: Uint8Array): Promise<void> {
-  const res = await within(fetch(`${gw.url}/upload`, init), 10_000, "the request");
-  assert.equal(res.status, 200);
-  assert.deepEqual(new Uint8Array(await res.arrayBuffer()), sent);
-}
+import { freePort, startUpstream } from "../helpers/gateway.ts";
+import {
+  chunkedBody,
+  expectEchoed,
+  LARGE,
+  pattern,
+  retriesOf,
+  SMALL,
+  startBodyEcho,
+  withGateway,
+} from "./connect_retry_fixture.ts";
 
 Deno.test("a small POST goes to the next target when the first refuses connections", async () => {
   const echo = startBodyEcho();
@@ -169,7 +107,7 @@ Deno.test("a POST that failed to connect is not retried with retries: false", as
       await res.body?.cancel();
       assert.equal(echo.seen.length, 0);
       assert.equal(await retriesOf(gw), 0);
-    }, { retries: false });
+    }, { upstream: { retries: false } });
   } finally {
     await echo.close();
   }

@@ -9,67 +9,15 @@
  * round-robin sends the first request to the first target (see retries_test.ts).
  */
 import assert from "node:assert/strict";
-import { freePort, startTestGateway, startUpstream, within } from "../helpers/gateway.ts";
-import { scrapeMetrics } from "../helpers/reload.ts";
-
-/** Outlier detection and the circuit breaker react to the failures too; off to isolate retries. */
-const ISOLATED = { outlierDetection: false, circuitBreaker: false };
-
-/** Larger than the default `maxBufferedBodyBytes` (65,536): streamed, never buffered. */
-const LARGE = 300_000;
-
-/** Every byte value, in an order that shows a lost, repeated or shifted chunk. */
-function pattern(length: number): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(length);
-  for (let i = 0; i < length; i++) out[i] = (i * 7 + (i >> 8)) & 0xff;
-  return out;
-}
-
-/** An upstream that answers 200 with the request body it read, and records its framing. */
-function startBodyEcho() {
-  const framing: { length: string | null; chunked: boolean }[] = [];
-  const upstream = startUpstream(async (req) => {
-    framing.push({
-      length: req.headers.get("content-length"),
-      chunked: req.headers.get("transfer-encoding") === "chunked",
-    });
-    return new Response(await req.arrayBuffer());
-  });
-  return Object.assign(upstream, { framing });
-}
-
-type Gateway = Awaited<ReturnType<typeof startTestGateway>>;
-
-/** Runs `body` against a gateway forwarding everything to `targets` (first one weight 5). */
-async function withGateway(
-  targets: string[],
-  body: (gw: Gateway) => Promise<void>,
-  route: Record<string, unknown> = {},
-): Promise<void> {
-  const weighted = targets.map((url, i) => ({ url, weight: i === 0 ? 5 : 1 }));
-  const gw = await startTestGateway({
-    upstreams: { api: { targets: weighted, ...ISOLATED } },
-    routes: [{ name: "all", upstream: "api", ...route }],
-    limits: { drainTimeout: "2s" },
-  });
-  try {
-    await body(gw);
-  } finally {
-    await gw.close();
-  }
-}
-
-async function retriesOf(gw: Gateway): Promise<number> {
-  const metrics = await scrapeMetrics(gw.adminUrl!);
-  return metrics.get(`ferry_upstream_retries_total{upstream="api"}`) ?? 0;
-}
-
-/** `bytes` as a stream of 16 KiB chunks, which `fetch` sends chunked (no Content-Length). */
-function chunkedBody(bytes: Uint8Array<ArrayBuffer>): ReadableStream<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  for (let i = 0; i < bytes.length; i += 16_384) chunks.push(bytes.slice(i, i + 16_384));
-  return ReadableStream.from(chunks);
-}
+import { freePort, startUpstream, within } from "../helpers/gateway.ts";
+import {
+  chunkedBody,
+  LARGE,
+  pattern,
+  retriesOf,
+  startBodyEcho,
+  withGateway,
+} from "./connect_retry_fixture.ts";
 
 Deno.test("a body larger than maxBufferedBodyBytes goes whole to the next target when the first refuses connections", async () => {
   const echo = startBodyEcho();
@@ -154,7 +102,7 @@ Deno.test("retryNonIdempotent: a large POST goes whole to the next target when t
       assert.equal(chunked.status, 200);
       assert.deepEqual(new Uint8Array(await chunked.arrayBuffer()), sent);
       assert.equal(echo.framing.length, 2);
-    }, { retryNonIdempotent: true });
+    }, { route: { retryNonIdempotent: true } });
   } finally {
     await echo.close();
   }
